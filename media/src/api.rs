@@ -1,0 +1,159 @@
+//! The command and event vocabulary between signalling and a media shard.
+
+use crate::ids::{PeerId, SourceId};
+use crate::stats::ShardSnapshot;
+use std::net::SocketAddr;
+
+/// Which way a PeerConnection carries media.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerRole {
+    /// The client offers and sends media to us.
+    Publisher,
+    /// We offer and send media to the client.
+    Subscriber,
+}
+
+/// Audio or video.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MediaKind {
+    /// An audio track.
+    Audio,
+    /// A video track.
+    Video,
+}
+
+impl MediaKind {
+    /// `"audio"` or `"video"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+        }
+    }
+}
+
+/// Offer or answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SdpKind {
+    /// An SDP offer.
+    Offer,
+    /// An SDP answer.
+    Answer,
+}
+
+/// What signalling asks of a shard.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MediaCommand {
+    /// Create a PeerConnection. Its ICE credentials are chosen by the shard.
+    AddPeer {
+        /// The id signalling will use for it.
+        peer: PeerId,
+        /// Publisher (client offers) or subscriber (we offer).
+        role: PeerRole,
+    },
+    /// Apply a client's offer to a publisher peer; answered by [`MediaEvent::LocalDescription`].
+    ApplyOffer {
+        /// A publisher peer.
+        peer: PeerId,
+        /// The offer SDP.
+        sdp: String,
+    },
+    /// Apply a client's answer to a subscriber peer's outstanding offer.
+    ApplyAnswer {
+        /// A subscriber peer.
+        peer: PeerId,
+        /// The answer SDP.
+        sdp: String,
+    },
+    /// Add a remote ICE candidate (optional for an ICE-lite server).
+    AddRemoteCandidate {
+        /// Target peer.
+        peer: PeerId,
+        /// The `candidate:` attribute line.
+        candidate: String,
+        /// The m-line the candidate belongs to.
+        sdp_mid: Option<String>,
+    },
+    /// Forward `source` to the subscriber peer as a track `track_id` in stream `stream_id`.
+    Subscribe {
+        /// A subscriber peer.
+        subscriber: PeerId,
+        /// A source on this shard.
+        source: SourceId,
+        /// msid stream id shown to the client (the publishing participant).
+        stream_id: String,
+        /// msid track id shown to the client (the published track).
+        track_id: String,
+    },
+    /// Stop forwarding `source` to the subscriber and remove the track from its PC.
+    Unsubscribe {
+        /// A subscriber peer.
+        subscriber: PeerId,
+        /// The source.
+        source: SourceId,
+    },
+    /// Close a peer: its sources and routes go with it; nothing is reported back but
+    /// [`MediaEvent::SourceClosed`] for its sources.
+    ClosePeer {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// Report the shard's object counts.
+    Snapshot {
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<ShardSnapshot>,
+    },
+}
+
+/// What a shard tells signalling.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum MediaEvent {
+    /// An SDP the client must apply (a publisher's answer, a subscriber's offer).
+    LocalDescription {
+        /// The peer it belongs to.
+        peer: PeerId,
+        /// Offer or answer.
+        kind: SdpKind,
+        /// The SDP text.
+        sdp: String,
+    },
+    /// A command could not be applied (bad SDP, answer without offer, unknown peer).
+    NegotiationFailed {
+        /// The peer.
+        peer: PeerId,
+        /// Why; safe to show to the client.
+        reason: String,
+    },
+    /// ICE and DTLS are up.
+    PeerConnected {
+        /// The peer.
+        peer: PeerId,
+        /// The client's address as seen by us.
+        remote: Option<SocketAddr>,
+    },
+    /// ICE failed or timed out, or DTLS closed: the peer is unusable and has been closed.
+    PeerFailed {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// A publisher's track started to deliver media.
+    SourceOpened {
+        /// New source id.
+        source: SourceId,
+        /// The publisher peer.
+        publisher: PeerId,
+        /// The track id from the publisher's SDP (msid), as the client named it.
+        remote_track_id: String,
+        /// Audio or video.
+        kind: MediaKind,
+        /// Codec mime type, e.g. `video/VP8`.
+        mime_type: String,
+    },
+    /// A source is gone (its publisher closed, or the transceiver stopped).
+    SourceClosed {
+        /// The source.
+        source: SourceId,
+    },
+}

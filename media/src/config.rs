@@ -1,0 +1,37 @@
+//! Media shard settings: the socket address, advertised addresses and timers.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Settings of one media shard.
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    /// Address the UDP socket binds (port 0 picks a free port).
+    pub udp_bind: SocketAddr,
+    /// Addresses advertised in ICE candidates (NAT 1:1). Empty: the bound address.
+    pub public_ips: Vec<IpAddr>,
+    /// No ICE traffic for this long → the peer is `disconnected`.
+    pub ice_disconnected_timeout: Duration,
+    /// No ICE traffic for this long → the peer has failed and is reported [`crate::MediaEvent::PeerFailed`].
+    pub ice_failed_timeout: Duration,
+    /// Interval of ICE keepalives.
+    pub ice_keepalive_interval: Duration,
+    /// Minimum interval between two keyframe requests sent to one publisher track.
+    pub keyframe_request_interval: Duration,
+    /// A route still waiting for a keyframe re-requests one this often.
+    pub keyframe_retry_interval: Duration,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            udp_bind: SocketAddr::from(([127, 0, 0, 1], 7882)),
+            public_ips: Vec::new(),
+            ice_disconnected_timeout: Duration::from_secs(5),
+            ice_failed_timeout: Duration::from_secs(15),
+            ice_keepalive_interval: Duration::from_secs(2),
+            keyframe_request_interval: Duration::from_millis(300),
+            keyframe_retry_interval: Duration::from_millis(1000),
+        }
+    }
+}

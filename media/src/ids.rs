@@ -1,0 +1,23 @@
+//! Identifiers of media objects: peers (one PeerConnection each) and published sources.
+
+use std::fmt;
+
+/// One PeerConnection on a shard. Chosen by signalling, unique per shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub u64);
+
+/// One published track (a publisher PC's inbound media stream), assigned by the shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceId(pub u64);
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "peer-{}", self.0)
+    }
+}
+
+impl fmt::Display for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "source-{}", self.0)
+    }
+}

@@ -1,0 +1,26 @@
+//! Switchboard media: WebRTC transports and RTP forwarding on one UDP socket per shard.
+//!
+//! This crate knows nothing of rooms, JSON or HTTP. Signalling talks to a media shard only through
+//! [`MediaCommand`]s and receives [`MediaEvent`]s. The [`Shard`] is sans-IO (time is an input, no
+//! sockets), so tests drive it on a virtual clock; [`MediaRuntime`] runs it on a thread that owns
+//! the UDP socket.
+#![warn(missing_docs)]
+
+mod api;
+mod config;
+mod demux;
+mod ids;
+pub mod interceptor;
+pub mod keyframe;
+mod peer;
+pub mod rewrite;
+mod runtime;
+mod shard;
+mod stats;
+
+pub use api::{MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind};
+pub use config::MediaConfig;
+pub use ids::{PeerId, SourceId};
+pub use runtime::{MediaHandle, MediaRuntime};
+pub use shard::{Shard, Transmit};
+pub use stats::{MediaCounters, ShardSnapshot};

@@ -1,0 +1,164 @@
+//! One PeerConnection on a shard: how it is built (ICE-lite, our ufrag, one host candidate) and
+//! the per-peer bookkeeping the shard keeps beside it.
+
+use crate::api::PeerRole;
+use crate::config::MediaConfig;
+use crate::ids::SourceId;
+use crate::interceptor::KeyframeRequestTap;
+use crate::shard::RouteId;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::interceptor::{Registry, Slot};
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
+};
+use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+};
+use rtc::shared::error::Error as RtcError;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// A PeerConnection and what the shard knows about it.
+pub(crate) struct Peer {
+    pub(crate) role: PeerRole,
+    pub(crate) pc: RTCPeerConnection,
+    /// The address the client's last datagram came from.
+    pub(crate) remote: Option<SocketAddr>,
+    pub(crate) connected: bool,
+    /// Earliest time the PC wants `handle_timeout`, cached after every drain.
+    pub(crate) next_timeout: Option<Instant>,
+    /// Queued in the shard's dirty list.
+    pub(crate) dirty: bool,
+    /// Publisher: msid track id → source.
+    pub(crate) sources: HashMap<String, SourceId>,
+    /// Subscriber: local track id → route.
+    pub(crate) routes: HashMap<String, RouteId>,
+    /// Subscriber: our offer awaits the client's answer.
+    pub(crate) offer_in_flight: bool,
+    /// Subscriber: tracks changed since the last offer.
+    pub(crate) needs_offer: bool,
+}
+
+impl Peer {
+    pub(crate) fn new(role: PeerRole, pc: RTCPeerConnection) -> Self {
+        Self {
+            role,
+            pc,
+            remote: None,
+            connected: false,
+            next_timeout: None,
+            dirty: false,
+            sources: HashMap::new(),
+            routes: HashMap::new(),
+            offer_in_flight: false,
+            needs_offer: false,
+        }
+    }
+}
+
+/// Random ICE credentials: a ufrag (our demultiplexing key) and a password.
+pub(crate) fn ice_credentials() -> (String, String) {
+    let mut rng = rand::thread_rng();
+    let mut text = |n| (&mut rng).sample_iter(&Alphanumeric).take(n).map(char::from).collect::<String>();
+    (text(16), text(32))
+}
+
+fn video_feedback() -> Vec<RTCPFeedback> {
+    [("nack", ""), ("nack", "pli"), ("ccm", "fir")]
+        .into_iter()
+        .map(|(typ, parameter)| RTCPFeedback { typ: typ.into(), parameter: parameter.into() })
+        .collect()
+}
+
+/// The codecs we forward: Opus and VP8, the pair every browser speaks. No RTX: retransmissions
+/// then arrive on the media SSRC and pass through the same per-route rewriting.
+fn media_engine() -> Result<MediaEngine, RtcError> {
+    let mut me = MediaEngine::default();
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.into(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
+                rtcp_feedback: vec![],
+            },
+            payload_type: 111,
+        },
+        RtpCodecKind::Audio,
+    )?;
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_VP8.into(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line: String::new(),
+                rtcp_feedback: video_feedback(),
+            },
+            payload_type: 96,
+        },
+        RtpCodecKind::Video,
+    )?;
+    Ok(me)
+}
+
+/// Builds an ICE-lite PeerConnection with credentials `ufrag`/`pwd` and a host candidate for each
+/// of `candidates` (the shard's socket as advertised), followed by the end-of-gathering marker.
+pub(crate) fn build_pc(
+    config: &MediaConfig,
+    ufrag: String,
+    pwd: String,
+    candidates: &[SocketAddr],
+    now: Instant,
+) -> Result<RTCPeerConnection, RtcError> {
+    let setting_engine = SettingEngineBuilder::new()
+        .with_lite(true)
+        .with_ice_credentials(ufrag, pwd)
+        // a=setup:passive in our answers: an ICE-lite server acting as DTLS client can deadlock
+        .with_answering_dtls_role(RTCDtlsRole::Server)
+        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .with_ice_timeouts(
+            Some(config.ice_disconnected_timeout),
+            Some(config.ice_failed_timeout),
+            Some(config.ice_keepalive_interval),
+        )
+        .build();
+    let mut me = media_engine()?;
+    let registry = register_default_interceptors(Registry::new(), &mut me)?
+        .with(Slot::from(14_000), KeyframeRequestTap::default());
+    let mut pc = RTCPeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_setting_engine(setting_engine)
+        .with_media_engine(me)
+        .with_interceptor_registry(registry)
+        .build(now)?;
+    for candidate in candidates {
+        add_host_candidate(&mut pc, *candidate)?;
+    }
+    pc.add_local_candidate(RTCIceCandidateInit::default())?;
+    Ok(pc)
+}
+
+fn add_host_candidate(pc: &mut RTCPeerConnection, addr: SocketAddr) -> Result<(), RtcError> {
+    let host = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".into(),
+            address: addr.ip().to_string(),
+            port: addr.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()?;
+    pc.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)
+}

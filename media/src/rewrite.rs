@@ -1,0 +1,108 @@
+//! Per-route RTP sequence-number and timestamp rewriting.
+//!
+//! Each subscriber leg numbers its packets on its own: when a route starts, resumes after a pause
+//! or mute, or switches source layer, the outgoing sequence numbers continue at `last + 1` and the
+//! timestamps at `last + elapsed`, so the receiver sees one continuous stream (no false loss, no
+//! jitter-buffer reset). In between, the mapping is a fixed offset, which keeps retransmissions and
+//! reordered packets in place.
+
+/// Rewrites `(seq, ts)` of one forwarded stream.
+#[derive(Debug, Default, Clone)]
+pub struct RtpMunger {
+    seq_offset: u16,
+    ts_offset: u32,
+    /// First incoming seq after the last (re)sync; older packets belong to the previous mapping.
+    base_in_seq: u16,
+    last_out: Option<(u16, u32)>,
+    resync: Option<u32>,
+    started: bool,
+}
+
+/// `a` is newer than `b` in RFC 3550 serial-number arithmetic.
+pub fn seq_newer(a: u16, b: u16) -> bool {
+    a != b && a.wrapping_sub(b) < 0x8000
+}
+
+impl RtpMunger {
+    /// A munger whose first packet keeps its numbers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The next packet starts a new mapping whose timestamp continues `ts_gap` ticks after the
+    /// last one sent (e.g. the wall-clock time of a pause, in the codec clock).
+    pub fn resync(&mut self, ts_gap: u32) {
+        self.resync = Some(ts_gap.max(1));
+    }
+
+    /// Outgoing `(seq, ts)` for an incoming packet, or `None` when the packet predates the
+    /// current mapping (a late retransmission from before a resync).
+    pub fn rewrite(&mut self, seq: u16, ts: u32) -> Option<(u16, u32)> {
+        if !self.started {
+            self.started = true;
+            self.base_in_seq = seq;
+            if let (Some(gap), Some((last_seq, last_ts))) = (self.resync.take(), self.last_out) {
+                self.seq_offset = last_seq.wrapping_add(1).wrapping_sub(seq);
+                self.ts_offset = last_ts.wrapping_add(gap).wrapping_sub(ts);
+            }
+        } else if let Some(gap) = self.resync.take() {
+            let (last_seq, last_ts) = self.last_out.unwrap_or((seq, ts));
+            self.base_in_seq = seq;
+            self.seq_offset = last_seq.wrapping_add(1).wrapping_sub(seq);
+            self.ts_offset = last_ts.wrapping_add(gap).wrapping_sub(ts);
+        } else if seq_newer(self.base_in_seq, seq) {
+            return None;
+        }
+        let out = (seq.wrapping_add(self.seq_offset), ts.wrapping_add(self.ts_offset));
+        match self.last_out {
+            Some((last_seq, _)) if !seq_newer(out.0, last_seq) => {}
+            _ => self.last_out = Some(out),
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_packet_keeps_numbers_and_offsets_stay_fixed() {
+        let mut m = RtpMunger::new();
+        assert_eq!(m.rewrite(100, 5000), Some((100, 5000)));
+        assert_eq!(m.rewrite(102, 5200), Some((102, 5200)));
+        // a reordered/retransmitted packet keeps its place
+        assert_eq!(m.rewrite(101, 5100), Some((101, 5100)));
+    }
+
+    #[test]
+    fn resync_continues_after_a_gap_without_holes() {
+        let mut m = RtpMunger::new();
+        m.rewrite(10, 1000);
+        m.rewrite(11, 1960);
+        m.resync(960);
+        // 500 packets were withheld (mute); the receiver must see 12 next.
+        assert_eq!(m.rewrite(512, 481_000), Some((12, 1960 + 960)));
+        assert_eq!(m.rewrite(513, 481_960), Some((13, 1960 + 960 + 960)));
+        // a late packet from before the resync is dropped, not sent with a wrong number
+        assert_eq!(m.rewrite(300, 9999), None);
+    }
+
+    #[test]
+    fn sequence_wraps() {
+        let mut m = RtpMunger::new();
+        m.rewrite(65534, 1);
+        m.resync(1);
+        assert_eq!(m.rewrite(7, 100), Some((65535, 2)));
+        assert_eq!(m.rewrite(8, 101), Some((0, 3)));
+        assert!(seq_newer(0, 65535));
+        assert!(!seq_newer(65535, 0));
+    }
+
+    #[test]
+    fn resync_before_first_packet_is_a_plain_start() {
+        let mut m = RtpMunger::new();
+        m.resync(90);
+        assert_eq!(m.rewrite(40, 4000), Some((40, 4000)));
+    }
+}

@@ -1,0 +1,161 @@
+//! Runs a [`Shard`] on its own thread with the real clock and the shard's UDP socket.
+//!
+//! The thread owns the socket and the shard; signalling reaches it through an unbounded command
+//! channel ([`MediaHandle`]) and hears back through an event channel. The loop waits on the
+//! socket, the shard's earliest timer and the command channel; after each wake it sends what the
+//! shard queued. A full send buffer drops the datagram (counted), never blocks the loop.
+
+use crate::api::{MediaCommand, MediaEvent};
+use crate::config::MediaConfig;
+use crate::shard::Shard;
+use crate::stats::{MediaCounters, ShardSnapshot};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+/// Sends commands to a running shard. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct MediaHandle {
+    tx: mpsc::UnboundedSender<MediaCommand>,
+    local_addr: SocketAddr,
+    counters: Arc<MediaCounters>,
+}
+
+impl MediaHandle {
+    /// Queues a command; `false` if the shard has stopped.
+    pub fn send(&self, cmd: MediaCommand) -> bool {
+        self.tx.send(cmd).is_ok()
+    }
+
+    /// The UDP address the shard's socket is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The shard's counters.
+    pub fn counters(&self) -> &Arc<MediaCounters> {
+        &self.counters
+    }
+
+    /// Object counts of the shard, or `None` if it has stopped.
+    pub async fn snapshot(&self) -> Option<ShardSnapshot> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(MediaCommand::Snapshot { reply }).then_some(())?;
+        rx.await.ok()
+    }
+}
+
+/// A shard thread. Dropping every [`MediaHandle`] stops it; [`MediaRuntime::join`] waits.
+pub struct MediaRuntime {
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Socket buffer size asked of the kernel (it caps this at `net.core.rmem_max`).
+const SOCKET_BUFFER: usize = 4 << 20;
+
+impl MediaRuntime {
+    /// Binds the UDP socket and starts the shard thread.
+    pub fn start(
+        config: MediaConfig,
+    ) -> io::Result<(MediaRuntime, MediaHandle, mpsc::UnboundedReceiver<MediaEvent>)> {
+        let std_socket = std::net::UdpSocket::bind(config.udp_bind)?;
+        std_socket.set_nonblocking(true)?;
+        set_buffers(&std_socket);
+        let local_addr = std_socket.local_addr()?;
+        let counters = Arc::new(MediaCounters::default());
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let shard = Shard::new(config, local_addr, counters.clone());
+        let thread = std::thread::Builder::new().name("media-shard-0".into()).spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => return error!(error = %e, "media shard runtime failed to start"),
+            };
+            rt.block_on(async move {
+                match UdpSocket::from_std(std_socket) {
+                    Ok(socket) => run(shard, socket, cmd_rx, ev_tx).await,
+                    Err(e) => error!(error = %e, "media socket unusable"),
+                }
+            });
+        })?;
+        info!(udp = %local_addr, "media shard started");
+        let handle = MediaHandle { tx: cmd_tx, local_addr, counters };
+        Ok((MediaRuntime { thread: Some(thread) }, handle, ev_rx))
+    }
+
+    /// Waits for the shard thread to end (after every handle is dropped).
+    pub fn join(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn set_buffers(socket: &std::net::UdpSocket) {
+    let sock = socket2::SockRef::from(socket);
+    for (name, res) in [
+        ("SO_RCVBUF", sock.set_recv_buffer_size(SOCKET_BUFFER)),
+        ("SO_SNDBUF", sock.set_send_buffer_size(SOCKET_BUFFER)),
+    ] {
+        if let Err(e) = res {
+            warn!(option = name, error = %e, "cannot size the media socket buffer");
+        }
+    }
+}
+
+async fn run(
+    mut shard: Shard,
+    socket: UdpSocket,
+    mut commands: mpsc::UnboundedReceiver<MediaCommand>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+) {
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let deadline = shard.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            biased;
+            cmd = commands.recv() => {
+                let Some(cmd) = cmd else { break };
+                let now = Instant::now();
+                shard.handle_command(now, cmd);
+                while let Ok(cmd) = commands.try_recv() {
+                    shard.handle_command(now, cmd);
+                }
+                shard.flush(now);
+            }
+            res = socket.recv_from(&mut buf) => match res {
+                Ok((n, from)) => {
+                    shard.handle_datagram(Instant::now(), from, &buf[..n]);
+                    // Drain what else is queued before paying for a wake-up again.
+                    for _ in 0..64 {
+                        match socket.try_recv_from(&mut buf) {
+                            Ok((n, from)) => shard.handle_datagram(Instant::now(), from, &buf[..n]),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(e) => warn!(error = %e, "media socket receive error"),
+            },
+            _ = tokio::time::sleep_until(deadline.into()) => shard.handle_timeout(Instant::now()),
+        }
+        while let Some(t) = shard.poll_transmit() {
+            if let Err(e) = socket.try_send_to(&t.payload, t.to) {
+                MediaCounters::add(&shard.counters().dropped_send_buffer, 1);
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    tracing::debug!(to = %t.to, error = %e, "send failed");
+                }
+            }
+        }
+        while let Some(ev) = shard.poll_event() {
+            if events.send(ev).is_err() {
+                return;
+            }
+        }
+    }
+    info!("media shard stopped");
+}

@@ -1,0 +1,66 @@
+//! Media counters (shared with the metrics exporter) and the shard's object-count snapshot.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Monotonic counters of a shard, readable from any thread (Relaxed: they are statistics).
+#[derive(Debug, Default)]
+pub struct MediaCounters {
+    /// RTP packets received from publishers.
+    pub packets_received: AtomicU64,
+    /// RTP packets written to subscriber legs.
+    pub packets_forwarded: AtomicU64,
+    /// Payload bytes written to subscriber legs.
+    pub bytes_forwarded: AtomicU64,
+    /// Route not ready: subscriber not connected or its answer not yet applied.
+    pub dropped_not_ready: AtomicU64,
+    /// Video route waiting for a keyframe.
+    pub dropped_keyframe_wait: AtomicU64,
+    /// Packet older than the route's current mapping.
+    pub dropped_stale: AtomicU64,
+    /// `write_rtp` refused the packet.
+    pub dropped_write_error: AtomicU64,
+    /// Datagram from an unknown address or with an unknown ufrag.
+    pub dropped_unrouted: AtomicU64,
+    /// The socket's send buffer was full.
+    pub dropped_send_buffer: AtomicU64,
+    /// Keyframe requests received from subscribers.
+    pub keyframe_requests_received: AtomicU64,
+    /// PLIs sent to publishers.
+    pub plis_sent: AtomicU64,
+}
+
+impl MediaCounters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    /// Dropped packets by reason, for `packets_dropped_total{reason}`.
+    pub fn dropped_by_reason(&self) -> [(&'static str, u64); 6] {
+        [
+            ("not_ready", Self::get(&self.dropped_not_ready)),
+            ("keyframe_wait", Self::get(&self.dropped_keyframe_wait)),
+            ("stale", Self::get(&self.dropped_stale)),
+            ("write_error", Self::get(&self.dropped_write_error)),
+            ("unrouted", Self::get(&self.dropped_unrouted)),
+            ("send_buffer", Self::get(&self.dropped_send_buffer)),
+        ]
+    }
+}
+
+/// Object counts of a shard, for leak checks and the admin API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShardSnapshot {
+    /// PeerConnections.
+    pub peers: usize,
+    /// Published sources.
+    pub sources: usize,
+    /// Subscriber routes.
+    pub routes: usize,
+    /// Demultiplexer entries (ufrags and learnt addresses).
+    pub demux_entries: usize,
+}

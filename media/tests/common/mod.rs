@@ -1,0 +1,358 @@
+//! A simulated network on a virtual clock: one [`Shard`] and sans-IO client PeerConnections
+//! exchanging datagrams in memory. No sockets, no sleeps: `run_for` advances time in small steps.
+
+#![allow(dead_code)]
+
+use bytes::{Bytes, BytesMut};
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::interceptor::{Registry, Slot};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::MediaEngine;
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
+use rtc::peer_connection::message::RTCMessage;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit};
+use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use switchboard_media::interceptor::{is_keyframe_request, KeyframeRequestTap};
+use switchboard_media::{MediaCommand, MediaConfig, MediaCounters, MediaEvent, PeerId, SdpKind, Shard, SourceId};
+
+pub const SERVER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)), 7882);
+
+/// One packet a client received on a track.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub track_id: String,
+    pub ssrc: u32,
+    pub seq: u16,
+    pub payload: Bytes,
+}
+
+/// A client PeerConnection (full ICE agent, controlling) at a virtual address.
+pub struct Client {
+    pub addr: SocketAddr,
+    pub pc: RTCPeerConnection,
+    pub state: RTCPeerConnectionState,
+    pub received: Vec<Received>,
+    pub keyframe_requests: u64,
+    /// Remote tracks: receiver id and first ssrc, by msid track id.
+    pub remote_tracks: HashMap<String, (RTCRtpReceiverId, u32)>,
+    pub sender: Option<RTCRtpSenderId>,
+    pub ssrc: u32,
+    seq: u16,
+}
+
+pub struct Net {
+    pub now: Instant,
+    pub shard: Shard,
+    pub clients: Vec<Client>,
+    /// Addresses whose traffic is dropped both ways.
+    pub cut: HashSet<SocketAddr>,
+    pub events: Vec<MediaEvent>,
+    pub counters: Arc<MediaCounters>,
+}
+
+pub fn vp8() -> RTCRtpCodec {
+    RTCRtpCodec { mime_type: "video/VP8".into(), clock_rate: 90_000, ..Default::default() }
+}
+
+fn client_pc(now: Instant, addr: SocketAddr) -> RTCPeerConnection {
+    let se = SettingEngineBuilder::new().with_multicast_dns_mode(MulticastDnsMode::Disabled).build();
+    let mut me = MediaEngine::default();
+    me.register_default_codecs().unwrap();
+    let registry = register_default_interceptors(Registry::new(), &mut me)
+        .unwrap()
+        .with(Slot::from(14_000), KeyframeRequestTap::default());
+    let mut pc = RTCPeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_setting_engine(se)
+        .with_media_engine(me)
+        .with_interceptor_registry(registry)
+        .build(now)
+        .unwrap();
+    let host = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".into(),
+            address: addr.ip().to_string(),
+            port: addr.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()
+    .unwrap();
+    pc.add_local_candidate(RTCIceCandidate::from(&host).to_json().unwrap()).unwrap();
+    pc.add_local_candidate(RTCIceCandidateInit::default()).unwrap();
+    pc
+}
+
+impl Net {
+    pub fn new() -> Self {
+        let now = Instant::now();
+        let counters = Arc::new(MediaCounters::default());
+        let config = MediaConfig {
+            udp_bind: SERVER,
+            ice_disconnected_timeout: Duration::from_secs(2),
+            ice_failed_timeout: Duration::from_secs(4),
+            ice_keepalive_interval: Duration::from_secs(1),
+            ..MediaConfig::default()
+        };
+        Self {
+            now,
+            shard: Shard::new(config, SERVER, counters.clone()),
+            clients: Vec::new(),
+            cut: HashSet::new(),
+            events: Vec::new(),
+            counters,
+        }
+    }
+
+    fn client_addr(i: usize) -> SocketAddr {
+        SocketAddr::from(([10, 0, 1, (i + 1) as u8], 40000 + i as u16))
+    }
+
+    pub fn command(&mut self, cmd: MediaCommand) {
+        self.shard.handle_command(self.now, cmd);
+        self.shard.flush(self.now);
+        self.pump();
+    }
+
+    /// Adds a publisher client with one VP8 track and negotiates it with shard peer `peer`.
+    pub fn add_publisher(&mut self, peer: PeerId) -> usize {
+        let addr = Self::client_addr(self.clients.len());
+        let mut pc = client_pc(self.now, addr);
+        let ssrc = 1000 + self.clients.len() as u32;
+        let track = MediaStreamTrack::new(
+            format!("stream-{ssrc}"),
+            format!("video-{ssrc}"),
+            "camera".into(),
+            RtpCodecKind::Video,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+                active: true,
+                codec: vp8(),
+                ..Default::default()
+            }],
+        );
+        let sender = pc.add_track(track).unwrap();
+        let offer = pc.create_offer(None).unwrap();
+        pc.set_local_description(self.now, offer).unwrap();
+        let sdp = pc.local_description().unwrap().sdp;
+        self.clients.push(Client::new(addr, pc, Some(sender), ssrc));
+        let idx = self.clients.len() - 1;
+        self.command(MediaCommand::AddPeer { peer, role: switchboard_media::PeerRole::Publisher });
+        self.command(MediaCommand::ApplyOffer { peer, sdp });
+        let answer = self.take_description(peer, SdpKind::Answer);
+        let desc = RTCSessionDescription::answer(answer).unwrap();
+        self.clients[idx].pc.set_remote_description(self.now, desc).unwrap();
+        idx
+    }
+
+    /// Adds a subscriber client for shard peer `peer` (no tracks yet).
+    pub fn add_subscriber(&mut self, peer: PeerId) -> usize {
+        let addr = Self::client_addr(self.clients.len());
+        let pc = client_pc(self.now, addr);
+        self.clients.push(Client::new(addr, pc, None, 0));
+        self.command(MediaCommand::AddPeer { peer, role: switchboard_media::PeerRole::Subscriber });
+        self.clients.len() - 1
+    }
+
+    /// Subscribes and completes the offer/answer round with the client.
+    pub fn subscribe(&mut self, client: usize, peer: PeerId, source: SourceId, track_id: &str) {
+        self.command(MediaCommand::Subscribe {
+            subscriber: peer,
+            source,
+            stream_id: "publisher".into(),
+            track_id: track_id.into(),
+        });
+        let offer = self.take_description(peer, SdpKind::Offer);
+        let now = self.now;
+        let pc = &mut self.clients[client].pc;
+        pc.set_remote_description(now, RTCSessionDescription::offer(offer).unwrap()).unwrap();
+        let answer = pc.create_answer(None).unwrap();
+        pc.set_local_description(now, answer).unwrap();
+        let sdp = pc.local_description().unwrap().sdp;
+        self.command(MediaCommand::ApplyAnswer { peer, sdp });
+    }
+
+    pub fn take_description(&mut self, peer: PeerId, kind: SdpKind) -> String {
+        let pos = self
+            .events
+            .iter()
+            .position(|e| matches!(e, MediaEvent::LocalDescription { peer: p, kind: k, .. } if *p == peer && *k == kind))
+            .unwrap_or_else(|| panic!("no {kind:?} for {peer}; events: {:?}", self.events));
+        match self.events.remove(pos) {
+            MediaEvent::LocalDescription { sdp, .. } => sdp,
+            _ => unreachable!(),
+        }
+    }
+
+    pub fn opened_source(&self, publisher: PeerId) -> Option<SourceId> {
+        self.events.iter().find_map(|e| match e {
+            MediaEvent::SourceOpened { source, publisher: p, .. } if *p == publisher => Some(*source),
+            _ => None,
+        })
+    }
+
+    /// Publisher `client` sends one VP8 packet; keyframe if `key`.
+    pub fn send_video(&mut self, client: usize, key: bool) {
+        let now = self.now;
+        let c = &mut self.clients[client];
+        c.seq = c.seq.wrapping_add(1);
+        let payload: &[u8] = if key { &[0x10, 0x00, 0x9d, 0x01, 0x2a, 1, 2] } else { &[0x10, 0x01, 7, 7] };
+        let pkt = rtp::Packet {
+            header: rtp::header::Header {
+                version: 2,
+                payload_type: 96,
+                sequence_number: c.seq,
+                timestamp: u32::from(c.seq) * 3000,
+                ssrc: c.ssrc,
+                marker: true,
+                ..Default::default()
+            },
+            payload: Bytes::copy_from_slice(payload),
+        };
+        let sender = c.sender.expect("a publisher client");
+        c.pc.rtp_sender(sender).unwrap().write_rtp(now, pkt).unwrap();
+    }
+
+    /// Subscriber `client` asks for a keyframe on the track it receives as `track_id`.
+    pub fn send_pli(&mut self, client: usize, track_id: &str) {
+        let now = self.now;
+        let c = &mut self.clients[client];
+        let (receiver, ssrc) = c.remote_tracks[track_id];
+        let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
+        c.pc.rtp_receiver(receiver).unwrap().write_rtcp(now, vec![Box::new(pli)]).unwrap();
+    }
+
+    /// Moves every queued datagram to its destination until the network is quiet.
+    pub fn pump(&mut self) {
+        for _ in 0..100 {
+            let mut moved = false;
+            while let Some(t) = self.shard.poll_transmit() {
+                moved = true;
+                if self.cut.contains(&t.to) {
+                    continue;
+                }
+                if let Some(c) = self.clients.iter_mut().find(|c| c.addr == t.to) {
+                    c.deliver(self.now, SERVER, t.payload);
+                }
+            }
+            while let Some(e) = self.shard.poll_event() {
+                self.events.push(e);
+            }
+            for i in 0..self.clients.len() {
+                let out = self.clients[i].drain(self.now);
+                for (to, payload) in out {
+                    moved = true;
+                    let from = self.clients[i].addr;
+                    if to == SERVER && !self.cut.contains(&from) {
+                        self.shard.handle_datagram(self.now, from, &payload);
+                    }
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Advances the virtual clock by `d` in 5 ms steps, running every timer on the way.
+    pub fn run_for(&mut self, d: Duration) {
+        let end = self.now + d;
+        while self.now < end {
+            self.now += Duration::from_millis(5);
+            let now = self.now;
+            if self.shard.poll_timeout().is_some_and(|t| t <= now) {
+                self.shard.handle_timeout(now);
+            }
+            for c in &mut self.clients {
+                if c.pc.poll_timeout().is_some_and(|t| t <= now) {
+                    let _ = c.pc.handle_timeout(now);
+                }
+            }
+            self.pump();
+        }
+    }
+
+    pub fn connected(&self, client: usize) -> bool {
+        self.clients[client].state == RTCPeerConnectionState::Connected
+    }
+}
+
+impl Client {
+    fn new(addr: SocketAddr, pc: RTCPeerConnection, sender: Option<RTCRtpSenderId>, ssrc: u32) -> Self {
+        Self {
+            addr,
+            pc,
+            state: RTCPeerConnectionState::New,
+            received: Vec::new(),
+            keyframe_requests: 0,
+            remote_tracks: HashMap::new(),
+            sender,
+            ssrc,
+            seq: 0,
+        }
+    }
+
+    fn deliver(&mut self, now: Instant, from: SocketAddr, payload: BytesMut) {
+        let _ = self.pc.handle_read(TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: self.addr,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: payload,
+        });
+    }
+
+    /// Handles events and reads; returns datagrams to send.
+    fn drain(&mut self, _now: Instant) -> Vec<(SocketAddr, BytesMut)> {
+        while let Some(ev) = self.pc.poll_event() {
+            match ev {
+                RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) => self.state = s,
+                RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                    self.remote_tracks.insert(init.track_id.clone(), (init.receiver_id, init.ssrc));
+                }
+                _ => {}
+            }
+        }
+        while let Some(msg) = self.pc.poll_read() {
+            match msg.message {
+                RTCMessage::RtpPacket(track_id, p) => self.received.push(Received {
+                    track_id,
+                    ssrc: p.header.ssrc,
+                    seq: p.header.sequence_number,
+                    payload: p.payload,
+                }),
+                RTCMessage::RtcpPacket(_, packets) => {
+                    self.keyframe_requests += packets.iter().filter(|p| is_keyframe_request(p.as_ref())).count() as u64;
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        while let Some(w) = self.pc.poll_write() {
+            out.push((w.transport.peer_addr, w.message));
+        }
+        out
+    }
+}
