@@ -155,5 +155,7 @@ pub enum MediaEvent {
     SourceClosed {
         /// The source.
         source: SourceId,
+        /// Its publisher peer.
+        publisher: PeerId,
     },
 }

@@ -422,7 +422,7 @@ impl Shard {
         if let Some(peer) = self.peers.get_mut(&source.publisher) {
             peer.sources.retain(|_, s| *s != source_id);
         }
-        self.events.push_back(MediaEvent::SourceClosed { source: source_id });
+        self.events.push_back(MediaEvent::SourceClosed { source: source_id, publisher: source.publisher });
     }
 
     /// Closes a peer and everything hanging off it. Idempotent.

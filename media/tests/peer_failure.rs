@@ -28,7 +28,7 @@ fn cut_link_is_reported_failed_and_cleaned_up() {
         "the publisher is reported failed; events: {:?}",
         net.events
     );
-    assert!(net.events.iter().any(|e| matches!(e, MediaEvent::SourceClosed { source: s } if *s == source)));
+    assert!(net.events.iter().any(|e| matches!(e, MediaEvent::SourceClosed { source: s, .. } if *s == source)));
     let snap = net.shard.snapshot();
     assert_eq!(snap.peers, 1, "failed peer removed");
     assert_eq!(snap.sources, 0, "its source is gone");

@@ -1,0 +1,122 @@
+//! Starting and stopping the server: media shard, conference, HTTP listener, shutdown.
+
+use crate::config::Config;
+use crate::http;
+use crate::metrics::Metrics;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_media::{MediaConfig, MediaRuntime};
+use switchboard_signaling::{Conference, ConferenceOptions};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+/// State shared by every HTTP handler.
+pub(crate) struct AppState {
+    pub(crate) config: Config,
+    pub(crate) conference: Conference,
+    pub(crate) metrics: Metrics,
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// A started server.
+pub struct RunningServer {
+    pub(crate) state: Arc<AppState>,
+    http_addr: SocketAddr,
+    udp_addr: SocketAddr,
+    http_task: tokio::task::JoinHandle<()>,
+    media: MediaRuntime,
+}
+
+/// Sets up `tracing` output (text or JSON) from `RUST_LOG`, default `info`.
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rtc=warn,rtc_ice=warn,rtc_dtls=warn,rtc_srtp=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Binds the sockets and starts every part of the server.
+pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
+    if config.is_dev_mode() {
+        warn!(
+            api_key = crate::config::DEV_API_KEY,
+            api_secret = crate::config::DEV_API_SECRET,
+            "DEVELOPMENT MODE: using the built-in API key and secret; anyone who can reach this server can mint \
+             tokens. Set api_key/api_secret before exposing it."
+        );
+    }
+    let media_config = MediaConfig {
+        udp_bind: config.udp_addr(),
+        public_ips: config.public_ip.clone(),
+        ice_disconnected_timeout: (config.ice_timeout() / 3).max(Duration::from_secs(1)),
+        ice_failed_timeout: config.ice_timeout(),
+        ..MediaConfig::default()
+    };
+    let (media, media_handle, media_events) = MediaRuntime::start(media_config)
+        .map_err(|e| anyhow::anyhow!("cannot bind the media socket {}: {e}", config.udp_addr()))?;
+    let udp_addr = media_handle.local_addr();
+    let shutdown = CancellationToken::new();
+    let conference = Conference::start(
+        media_handle.clone(),
+        media_events,
+        ConferenceOptions {
+            empty_timeout: Duration::from_secs(config.empty_timeout_s),
+            max_participants: config.max_participants,
+        },
+        shutdown.child_token(),
+    );
+    let metrics = Metrics::new(media_handle);
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+    let http_addr = listener.local_addr()?;
+    let state = Arc::new(AppState { config, conference, metrics, shutdown: shutdown.clone() });
+    let router = http::router(state.clone());
+    let stop = shutdown.clone();
+    let http_task = tokio::spawn(async move {
+        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { stop.cancelled().await });
+        if let Err(e) = serve.await {
+            warn!(error = %e, "HTTP server stopped with an error");
+        }
+    });
+    info!(http = %http_addr, udp = %udp_addr, "switchboard listening; open http://{http_addr}/");
+    Ok(RunningServer { state, http_addr, udp_addr, http_task, media })
+}
+
+impl RunningServer {
+    /// The HTTP/WebSocket address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The media UDP address.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp_addr
+    }
+
+    /// Runs until SIGINT or SIGTERM, then shuts down.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        let ctrl_c = tokio::signal::ctrl_c();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = ctrl_c => info!("SIGINT received"),
+            _ = term.recv() => info!("SIGTERM received"),
+        }
+        self.shutdown().await;
+        Ok(())
+    }
+
+    /// Disconnects everyone (reason `server_shutdown`), stops the listener, rooms and media.
+    pub async fn shutdown(self) {
+        self.state.shutdown.cancel();
+        let _ = self.http_task.await;
+        self.state.conference.closed().await;
+        let media = self.media;
+        drop(self.state);
+        // The shard stops once every handle is gone (conference, metrics).
+        let _ = tokio::task::spawn_blocking(move || media.join()).await;
+        info!("switchboard stopped");
+    }
+}

@@ -1,0 +1,157 @@
+//! Typed configuration: defaults → optional TOML file (unknown keys rejected) → `SWITCHBOARD_*`
+//! environment → command-line flags. Loaded once at start-up.
+
+use serde::Deserialize;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+/// The development API key, used when none is configured.
+pub const DEV_API_KEY: &str = "devkey";
+/// The development API secret, used when none is configured.
+pub const DEV_API_SECRET: &str = "secret";
+
+/// Server configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP + WebSocket listen address.
+    pub bind: SocketAddr,
+    /// UDP port of the media socket (all peers share it; 0 picks a free port).
+    pub udp_port: u16,
+    /// Address the media socket binds.
+    pub udp_bind: IpAddr,
+    /// Addresses advertised in ICE candidates (NAT 1:1); empty: the bound address.
+    pub public_ip: Vec<IpAddr>,
+    /// API key (token issuer).
+    pub api_key: String,
+    /// API secret (token signing key).
+    pub api_secret: String,
+    /// No ICE traffic for this long removes a participant (seconds).
+    pub ice_timeout_s: u64,
+    /// An empty room closes after this long (seconds).
+    pub empty_timeout_s: u64,
+    /// Most participants per room; 0 means no limit.
+    pub max_participants: usize,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 7880)),
+            udp_port: 7882,
+            udp_bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            public_ip: Vec::new(),
+            api_key: DEV_API_KEY.into(),
+            api_secret: DEV_API_SECRET.into(),
+            ice_timeout_s: 15,
+            empty_timeout_s: 20,
+            max_participants: 0,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// A configuration that cannot be used, with what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for [`Config`] (unknown keys included).
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The path.
+        path: String,
+        /// What is wrong and where.
+        message: String,
+    },
+    /// The values contradict each other.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse { path: path.display().to_string(), message })
+    }
+
+    /// Parses TOML over the defaults.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Uses the development key and secret.
+    pub fn is_dev_mode(&self) -> bool {
+        self.api_key == DEV_API_KEY && self.api_secret == DEV_API_SECRET
+    }
+
+    /// Checks what cannot be expressed in types.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.is_dev_mode() && (!self.bind.ip().is_loopback() || !self.udp_bind.is_loopback()) {
+            return Err(ConfigError::Invalid(format!(
+                "refusing to listen on {} / {} with the development API key and secret; set api_key and api_secret \
+                 (SWITCHBOARD_API_KEY, SWITCHBOARD_API_SECRET) or bind 127.0.0.1",
+                self.bind, self.udp_bind
+            )));
+        }
+        if self.api_secret.len() < 6 {
+            return Err(ConfigError::Invalid("api_secret is too short: use at least 32 random characters".into()));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid(format!("log_format must be \"text\" or \"json\", not {:?}", self.log_format)));
+        }
+        Ok(())
+    }
+
+    /// Media socket address.
+    pub fn udp_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.udp_bind, self.udp_port)
+    }
+
+    /// ICE failure timeout.
+    pub fn ice_timeout(&self) -> Duration {
+        Duration::from_secs(self.ice_timeout_s.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_development_setup() {
+        let c = Config::default();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:7880");
+        assert_eq!(c.udp_addr().to_string(), "127.0.0.1:7882");
+        assert!(c.is_dev_mode());
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn toml_overrides_and_rejects_unknown_keys() {
+        let c = Config::from_toml("udp_port = 9000\npublic_ip = [\"203.0.113.7\"]").unwrap();
+        assert_eq!(c.udp_port, 9000);
+        assert_eq!(c.public_ip.len(), 1);
+        let err = Config::from_toml("udp_prot = 9000").unwrap_err();
+        assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn dev_credentials_refuse_public_binds() {
+        let c = Config { bind: "0.0.0.0:7880".parse().unwrap(), ..Config::default() };
+        assert!(c.validate().is_err());
+        let c = Config { api_key: "k".into(), api_secret: "a-long-secret".into(), ..c };
+        c.validate().unwrap();
+    }
+}

@@ -1,0 +1,70 @@
+//! `POST /dev/token`: in development mode only, lets the built-in page get a join token.
+//! With a configured secret it answers 404, and people join through invite links instead.
+
+use super::ApiError;
+use crate::app::AppState;
+use crate::auth::Claims;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use rand::Rng;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DevTokenRequest {
+    room: String,
+    name: String,
+}
+
+/// Identity from a display name: lower-case letters, digits and dashes, plus a short random
+/// suffix so two people typing the same name do not replace each other.
+fn identity_for(name: &str) -> String {
+    let slug: String = name
+        .trim()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let slug = if slug.is_empty() { "guest".to_owned() } else { slug.chars().take(32).collect() };
+    format!("{slug}-{:04x}", rand::thread_rng().gen::<u16>())
+}
+
+pub(crate) async fn mint(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<DevTokenRequest>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !state.config.is_dev_mode() {
+        return Err(ApiError::not_found(
+            "the development token endpoint is off because an API secret is configured; join with an invite link (/join?token=…)",
+        ));
+    }
+    let Json(req) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))?;
+    let room = req.room.trim();
+    let name = req.name.trim();
+    if room.is_empty() || room.len() > 64 || name.is_empty() || name.len() > 64 {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "room and name must be 1–64 characters"));
+    }
+    let identity = identity_for(name);
+    let c = &state.config;
+    let token = Claims::join(&c.api_key, room, &identity, Some(name), Duration::from_secs(6 * 3600)).sign(&c.api_secret);
+    Ok(Json(serde_json::json!({"token": token, "identity": identity, "room": room})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identity_for;
+
+    #[test]
+    fn identities_are_slugs_with_a_suffix() {
+        let id = identity_for("  Zoë  O'Brien ");
+        assert!(id.starts_with("zo-o-brien-"), "{id}");
+        assert!(identity_for("!!!").starts_with("guest-"));
+    }
+}

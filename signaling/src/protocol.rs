@@ -1,0 +1,321 @@
+//! The WebSocket wire protocol (version 1, documented in `docs/protocol.md`): message types,
+//! error codes, and the parser that turns any frame into a message or a precise error.
+
+use crate::ids::{ParticipantSid, TrackSid};
+use crate::permissions::Permissions;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Protocol version carried in `joined`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest accepted text frame.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// A message from the client.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Offer of the publisher PC.
+    PublishOffer {
+        /// SDP offer.
+        sdp: String,
+        /// msid track id → source (`camera`, `microphone`, `screen`).
+        #[serde(default)]
+        sources: HashMap<String, String>,
+    },
+    /// Answer to the last subscriber offer.
+    SubscribeAnswer {
+        /// SDP answer.
+        sdp: String,
+    },
+    /// A trickled ICE candidate.
+    IceCandidate {
+        /// `publisher` or `subscriber`.
+        target: IceTarget,
+        /// RTCIceCandidateInit.
+        candidate: IceCandidateInit,
+    },
+    /// Leave the room.
+    Leave,
+    /// Keepalive.
+    Ping {
+        /// Echoed in `pong`.
+        #[serde(default)]
+        ts: Option<f64>,
+    },
+}
+
+/// Which PeerConnection a candidate is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IceTarget {
+    /// The client's sending PC.
+    Publisher,
+    /// The client's receiving PC.
+    Subscriber,
+}
+
+/// The browser's RTCIceCandidateInit.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct IceCandidateInit {
+    /// The candidate line.
+    pub candidate: String,
+    /// The m-line id.
+    #[serde(default, rename = "sdpMid")]
+    pub sdp_mid: Option<String>,
+}
+
+const CLIENT_TYPES: &[&str] = &["publish_offer", "subscribe_answer", "ice_candidate", "leave", "ping"];
+
+/// Error codes of `error{code,message}` (see the protocol document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// Not JSON, or not an object with a string `type`.
+    InvalidJson,
+    /// `type` is not part of the protocol.
+    UnknownType,
+    /// Known type, wrong fields.
+    InvalidMessage,
+    /// Binary frame.
+    UnsupportedFrame,
+    /// Frame over the size limit.
+    MessageTooLarge,
+    /// Too many messages.
+    RateLimited,
+    /// Message not valid in the current state.
+    OutOfOrder,
+    /// SDP that cannot be parsed or applied.
+    InvalidSdp,
+    /// Not allowed by the participant's permissions.
+    PermissionDenied,
+    /// No token given.
+    TokenMissing,
+    /// Token malformed, forged or signed with another secret.
+    InvalidToken,
+    /// Token past `exp`.
+    TokenExpired,
+    /// Token before `nbf`.
+    TokenNotYetValid,
+    /// Token names no room.
+    RoomMissing,
+    /// Room at `max_participants`.
+    RoomFull,
+    /// The server failed; see its log.
+    Internal,
+}
+
+/// A message to the client.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServerMessage {
+    /// First message of a session.
+    Joined {
+        /// Protocol version.
+        protocol: u32,
+        /// The room.
+        room: RoomInfo,
+        /// The participant itself.
+        participant: ParticipantInfo,
+        /// Everyone else (not hidden).
+        participants: Vec<ParticipantInfo>,
+        /// ICE servers for the client's PCs (empty by default).
+        ice_servers: Vec<serde_json::Value>,
+    },
+    /// Answer to `publish_offer`.
+    PublishAnswer {
+        /// SDP.
+        sdp: String,
+    },
+    /// A subscriber offer to answer.
+    SubscribeOffer {
+        /// SDP.
+        sdp: String,
+    },
+    /// Someone joined.
+    ParticipantJoined {
+        /// Who.
+        participant: ParticipantInfo,
+    },
+    /// Someone left.
+    ParticipantLeft {
+        /// Their sid.
+        participant: ParticipantSid,
+        /// Their identity.
+        identity: String,
+        /// Why (`left`, `timeout`, `replaced`, …).
+        reason: String,
+    },
+    /// A track was published.
+    TrackPublished {
+        /// Publisher sid.
+        participant: ParticipantSid,
+        /// The track.
+        track: TrackInfo,
+    },
+    /// A track is gone.
+    TrackUnpublished {
+        /// Publisher sid.
+        participant: ParticipantSid,
+        /// Track sid.
+        track: TrackSid,
+    },
+    /// Reply to `ping`.
+    Pong {
+        /// The client's `ts`.
+        ts: Option<f64>,
+    },
+    /// Something went wrong.
+    Error {
+        /// Machine-readable code.
+        code: ErrorCode,
+        /// What happened and what to do.
+        message: String,
+    },
+}
+
+impl ServerMessage {
+    /// An `error` message.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error { code, message: message.into() }
+    }
+}
+
+/// What a session's writer sends: a message, or a close frame after which it stops.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outbound {
+    /// A JSON message.
+    Message(ServerMessage),
+    /// Close the WebSocket with this code and reason.
+    Close {
+        /// WebSocket close code.
+        code: u16,
+        /// Close reason (short).
+        reason: String,
+    },
+}
+
+/// The room as seen by clients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoomInfo {
+    /// Room name.
+    pub name: String,
+    /// This room session's id.
+    pub sid: String,
+}
+
+/// A participant as seen by clients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParticipantInfo {
+    /// Session id.
+    pub sid: ParticipantSid,
+    /// Identity.
+    pub identity: String,
+    /// Display name.
+    pub name: String,
+    /// Call state.
+    pub state: &'static str,
+    /// RFC 3339 UTC.
+    pub joined_at: String,
+    /// Permissions.
+    pub permissions: Permissions,
+    /// Published tracks.
+    pub tracks: Vec<TrackInfo>,
+}
+
+/// A track as seen by clients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackInfo {
+    /// Track sid.
+    pub sid: TrackSid,
+    /// `audio` or `video`.
+    pub kind: &'static str,
+    /// `camera`, `microphone` or `screen`.
+    pub source: String,
+    /// Codec.
+    pub mime_type: String,
+    /// Muted.
+    pub muted: bool,
+}
+
+/// Why a text frame could not be turned into a [`ClientMessage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// The protocol error code.
+    pub code: ErrorCode,
+    /// A message for the client.
+    pub message: String,
+}
+
+/// Parses one text frame, telling bad JSON, unknown types and bad fields apart.
+pub fn parse_client_message(text: &str) -> Result<ClientMessage, ParseError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(ParseError {
+            code: ErrorCode::MessageTooLarge,
+            message: format!("frame of {} bytes exceeds the {MAX_FRAME_BYTES}-byte limit", text.len()),
+        });
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ParseError {
+        code: ErrorCode::InvalidJson,
+        message: format!("not valid JSON: {e}"),
+    })?;
+    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+        return Err(ParseError {
+            code: ErrorCode::InvalidJson,
+            message: "expected a JSON object with a string field \"type\"".into(),
+        });
+    };
+    if !CLIENT_TYPES.contains(&kind) {
+        return Err(ParseError {
+            code: ErrorCode::UnknownType,
+            message: format!("unknown message type {kind:?}; see docs/protocol.md (version {PROTOCOL_VERSION})"),
+        });
+    }
+    let kind = kind.to_owned();
+    serde_json::from_value(value).map_err(|e| ParseError {
+        code: ErrorCode::InvalidMessage,
+        message: format!("invalid {kind} message: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_client_type() {
+        assert_eq!(parse_client_message(r#"{"type":"leave"}"#), Ok(ClientMessage::Leave));
+        assert_eq!(parse_client_message(r#"{"type":"ping","ts":5}"#), Ok(ClientMessage::Ping { ts: Some(5.0) }));
+        assert!(matches!(
+            parse_client_message(r#"{"type":"publish_offer","sdp":"v=0","sources":{"a":"camera"}}"#),
+            Ok(ClientMessage::PublishOffer { .. })
+        ));
+        assert!(matches!(
+            parse_client_message(r#"{"type":"ice_candidate","target":"subscriber","candidate":{"candidate":"c","sdpMid":"0"}}"#),
+            Ok(ClientMessage::IceCandidate { target: IceTarget::Subscriber, .. })
+        ));
+    }
+
+    #[test]
+    fn tells_errors_apart() {
+        let code = |s: &str| parse_client_message(s).unwrap_err().code;
+        assert_eq!(code("{"), ErrorCode::InvalidJson);
+        assert_eq!(code("[1,2]"), ErrorCode::InvalidJson);
+        assert_eq!(code(r#"{"type":7}"#), ErrorCode::InvalidJson);
+        assert_eq!(code(r#"{"type":"teleport"}"#), ErrorCode::UnknownType);
+        assert_eq!(code(r#"{"type":"subscribe_answer"}"#), ErrorCode::InvalidMessage);
+        assert_eq!(code(r#"{"type":"subscribe_answer","sdp":5}"#), ErrorCode::InvalidMessage);
+        assert_eq!(code(&format!(r#"{{"type":"ping","x":"{}"}}"#, "a".repeat(MAX_FRAME_BYTES))), ErrorCode::MessageTooLarge);
+    }
+
+    #[test]
+    fn server_messages_serialize_with_snake_case_type() {
+        let v = serde_json::to_value(ServerMessage::error(ErrorCode::OutOfOrder, "x")).unwrap();
+        assert_eq!(v, serde_json::json!({"type":"error","code":"out_of_order","message":"x"}));
+        let v = serde_json::to_value(ServerMessage::Pong { ts: None }).unwrap();
+        assert_eq!(v["type"], "pong");
+    }
+}
