@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the browser end-to-end tests (tests/e2e/*.test.js): installs Chromium and playwright-core
+# when missing, then runs the tests inside a fresh network namespace whose only interface is lo,
+# so nothing can leave the machine. It does not build the server: pass the binary in
+# SWITCHBOARD_BIN (default: ${CARGO_TARGET_DIR:-target}/release/switchboard).
+# Artifacts (screenshot, server log, page console) go to ${ARTIFACTS_DIR:-tests/e2e/artifacts}.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+
+absolute() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
+
+target_dir="$(absolute "${CARGO_TARGET_DIR:-$root/target}")"
+SWITCHBOARD_BIN="$(absolute "${SWITCHBOARD_BIN:-$target_dir/release/switchboard}")"
+ARTIFACTS_DIR="$(absolute "${ARTIFACTS_DIR:-$here/artifacts}")"
+export SWITCHBOARD_BIN ARTIFACTS_DIR
+
+if [ ! -x "$SWITCHBOARD_BIN" ]; then
+  echo "e2e: no server binary at $SWITCHBOARD_BIN (cargo build --release -p switchboard, or set SWITCHBOARD_BIN)" >&2
+  exit 1
+fi
+
+# Installs need the network, so they happen before entering the namespace.
+command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+export CHROMIUM_BIN="${CHROMIUM_BIN:-$(command -v chromium)}"
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund)
+fi
+
+mkdir -p "$ARTIFACTS_DIR"
+cd "$here"
+# One test file at a time: each starts its own server and browsers, and the machine has 2 cores.
+exec unshare --net sh -c 'ip link set lo up && exec node --test --test-concurrency=1 "$@"' sh ./*.test.js
