@@ -193,3 +193,19 @@ async fn pump(mut socket: WebSocket, mut session: Session, state: &AppState) {
     }
     info!(participant = %session.sid, "websocket session ended");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_allows_a_burst_then_the_sustained_rate() {
+        let mut l = RateLimit::new();
+        let t0 = l.last;
+        assert_eq!((0..150).filter(|_| l.allow(t0)).count(), 100);
+        assert_eq!(l.refused, 50);
+        // one second later, 50 more tokens
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!((0..80).filter(|_| l.allow(t1)).count(), 50);
+    }
+}
