@@ -93,6 +93,21 @@ pub enum MediaCommand {
         /// The source.
         source: SourceId,
     },
+    /// Stop (or resume) forwarding a source to every subscriber, whatever the publisher sends
+    /// (moderator mute, hold, revoked `can_publish`). Resuming waits for a keyframe.
+    SetSourceMuted {
+        /// The source.
+        source: SourceId,
+        /// Withhold its packets.
+        muted: bool,
+    },
+    /// Stop (or resume) forwarding anything to a subscriber peer (hold, revoked `can_subscribe`).
+    SetSubscriberPaused {
+        /// A subscriber peer.
+        subscriber: PeerId,
+        /// Withhold everything.
+        paused: bool,
+    },
     /// Close a peer: its sources and routes go with it; nothing is reported back but
     /// [`MediaEvent::SourceClosed`] for its sources.
     ClosePeer {

@@ -41,6 +41,8 @@ pub(crate) struct Peer {
     pub(crate) sources: HashMap<String, SourceId>,
     /// Subscriber: local track id → route.
     pub(crate) routes: HashMap<String, RouteId>,
+    /// Subscriber: nothing is forwarded to it.
+    pub(crate) paused: bool,
     /// Subscriber: our offer awaits the client's answer.
     pub(crate) offer_in_flight: bool,
     /// Subscriber: tracks changed since the last offer.
@@ -58,6 +60,7 @@ impl Peer {
             dirty: false,
             sources: HashMap::new(),
             routes: HashMap::new(),
+            paused: false,
             offer_in_flight: false,
             needs_offer: false,
         }

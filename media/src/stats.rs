@@ -15,6 +15,8 @@ pub struct MediaCounters {
     pub dropped_not_ready: AtomicU64,
     /// Video route waiting for a keyframe.
     pub dropped_keyframe_wait: AtomicU64,
+    /// Source muted or subscriber paused by signalling.
+    pub dropped_muted: AtomicU64,
     /// Packet older than the route's current mapping.
     pub dropped_stale: AtomicU64,
     /// `write_rtp` refused the packet.
@@ -40,8 +42,9 @@ impl MediaCounters {
     }
 
     /// Dropped packets by reason, for `packets_dropped_total{reason}`.
-    pub fn dropped_by_reason(&self) -> [(&'static str, u64); 6] {
+    pub fn dropped_by_reason(&self) -> [(&'static str, u64); 7] {
         [
+            ("muted", Self::get(&self.dropped_muted)),
             ("not_ready", Self::get(&self.dropped_not_ready)),
             ("keyframe_wait", Self::get(&self.dropped_keyframe_wait)),
             ("stale", Self::get(&self.dropped_stale)),

@@ -10,12 +10,14 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
-use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::configuration::{RTCConfiguration, RTCConfigurationBuilder};
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
-use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit};
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
+};
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
@@ -72,14 +74,30 @@ pub fn vp8() -> RTCRtpCodec {
 }
 
 fn client_pc(now: Instant, addr: SocketAddr) -> RTCPeerConnection {
-    let se = SettingEngineBuilder::new().with_multicast_dns_mode(MulticastDnsMode::Disabled).build();
+    client_pc_with(now, addr, RTCConfigurationBuilder::new().build(), None)
+}
+
+/// A client PeerConnection like [`client_pc`], with the given configuration (e.g. DTLS
+/// certificates via `RTCConfigurationBuilder::with_certificates`) and, if set, the DTLS role the
+/// client takes when it answers (`Server` makes it answer `a=setup:passive`).
+pub fn client_pc_with(
+    now: Instant,
+    addr: SocketAddr,
+    config: RTCConfiguration,
+    answering_dtls_role: Option<RTCDtlsRole>,
+) -> RTCPeerConnection {
+    let mut se = SettingEngineBuilder::new().with_multicast_dns_mode(MulticastDnsMode::Disabled);
+    if let Some(role) = answering_dtls_role {
+        se = se.with_answering_dtls_role(role);
+    }
+    let se = se.build();
     let mut me = MediaEngine::default();
     me.register_default_codecs().unwrap();
     let registry = register_default_interceptors(Registry::new(), &mut me)
         .unwrap()
         .with(Slot::from(14_000), KeyframeRequestTap::default());
     let mut pc = RTCPeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_configuration(config)
         .with_setting_engine(se)
         .with_media_engine(me)
         .with_interceptor_registry(registry)
@@ -135,8 +153,13 @@ impl Net {
 
     /// Adds a publisher client with one VP8 track and negotiates it with shard peer `peer`.
     pub fn add_publisher(&mut self, peer: PeerId) -> usize {
+        self.add_publisher_with(peer, RTCConfigurationBuilder::new().build())
+    }
+
+    /// [`Net::add_publisher`] with a client built from `config` (see [`client_pc_with`]).
+    pub fn add_publisher_with(&mut self, peer: PeerId, config: RTCConfiguration) -> usize {
         let addr = Self::client_addr(self.clients.len());
-        let mut pc = client_pc(self.now, addr);
+        let mut pc = client_pc_with(self.now, addr, config, None);
         let ssrc = 1000 + self.clients.len() as u32;
         let track = MediaStreamTrack::new(
             format!("stream-{ssrc}"),
@@ -166,8 +189,19 @@ impl Net {
 
     /// Adds a subscriber client for shard peer `peer` (no tracks yet).
     pub fn add_subscriber(&mut self, peer: PeerId) -> usize {
+        self.add_subscriber_with(peer, RTCConfigurationBuilder::new().build(), None)
+    }
+
+    /// [`Net::add_subscriber`] with a client built from `config` and `answering_dtls_role`
+    /// (see [`client_pc_with`]).
+    pub fn add_subscriber_with(
+        &mut self,
+        peer: PeerId,
+        config: RTCConfiguration,
+        answering_dtls_role: Option<RTCDtlsRole>,
+    ) -> usize {
         let addr = Self::client_addr(self.clients.len());
-        let pc = client_pc(self.now, addr);
+        let pc = client_pc_with(self.now, addr, config, answering_dtls_role);
         self.clients.push(Client::new(addr, pc, None, 0));
         self.command(MediaCommand::AddPeer { peer, role: switchboard_media::PeerRole::Subscriber });
         self.clients.len() - 1

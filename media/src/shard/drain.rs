@@ -1,0 +1,143 @@
+//! Draining a touched PeerConnection and handling its events and reads.
+
+use super::*;
+
+impl Shard {
+    /// Drains one PC and handles what it produced.
+    pub(super) fn drain_peer(&mut self, now: Instant, id: PeerId) {
+        let mut events = std::mem::take(&mut self.scratch_events);
+        let mut reads = std::mem::take(&mut self.scratch_reads);
+        {
+            let Some(peer) = self.peers.get_mut(&id) else { return };
+            peer.dirty = false;
+            while let Some(ev) = peer.pc.poll_event() {
+                events.push(ev);
+            }
+            while let Some(msg) = peer.pc.poll_read() {
+                reads.push(msg.message);
+            }
+            while let Some(w) = peer.pc.poll_write() {
+                self.transmits.push_back(Transmit { to: w.transport.peer_addr, payload: w.message });
+            }
+            peer.next_timeout = peer.pc.poll_timeout();
+        }
+        for ev in events.drain(..) {
+            self.handle_pc_event(now, id, ev);
+        }
+        for msg in reads.drain(..) {
+            self.handle_pc_read(now, id, msg);
+        }
+        self.scratch_events = events;
+        self.scratch_reads = reads;
+    }
+
+    pub(super) fn handle_pc_event(&mut self, now: Instant, id: PeerId, ev: RTCPeerConnectionEvent) {
+        match ev {
+            RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                debug!(peer = %id, %state, "connection state");
+                match state {
+                    RTCPeerConnectionState::Connected => self.on_connected(now, id),
+                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                        if self.peers.contains_key(&id) {
+                            info!(peer = %id, %state, "peer failed");
+                            self.close_peer(now, id);
+                            self.events.push_back(MediaEvent::PeerFailed { peer: id });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => self.on_track_open(id, init),
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnClose(track_id)) => {
+                let source = self.peers.get(&id).and_then(|p| p.sources.get(&track_id)).copied();
+                if let Some(source) = source {
+                    self.close_source(source);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn on_connected(&mut self, now: Instant, id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        peer.connected = true;
+        let remote = peer.remote;
+        let answered: Vec<SourceId> = peer
+            .routes
+            .values()
+            .filter_map(|rid| self.routes.get(rid))
+            .filter(|r| r.answered)
+            .map(|r| r.source)
+            .collect();
+        self.events.push_back(MediaEvent::PeerConnected { peer: id, remote });
+        for source in answered {
+            self.request_keyframe(now, source);
+        }
+    }
+
+    pub(super) fn on_track_open(&mut self, id: PeerId, init: RTCTrackEventInit) {
+        let Some(peer) = self.peers.get_mut(&id).filter(|p| p.role == PeerRole::Publisher) else { return };
+        if peer.sources.contains_key(&init.track_id) {
+            // Another simulcast layer of a track we already forward: one layer for now.
+            debug!(peer = %id, track = %init.track_id, rid = ?init.rid, "ignoring extra layer");
+            return;
+        }
+        let Some(receiver) = peer.pc.rtp_receiver(init.receiver_id) else { return };
+        let track = receiver.track();
+        let kind = match track.kind() {
+            RtpCodecKind::Audio => MediaKind::Audio,
+            _ => MediaKind::Video,
+        };
+        let Some(codec) = track.codec(init.ssrc).cloned() else {
+            warn!(peer = %id, ssrc = init.ssrc, "track without codec");
+            return;
+        };
+        let source_id = SourceId(self.next_id);
+        self.next_id += 1;
+        peer.sources.insert(init.track_id.clone(), source_id);
+        info!(peer = %id, source = %source_id, track = %init.track_id, mime = %codec.mime_type, "source opened");
+        self.events.push_back(MediaEvent::SourceOpened {
+            source: source_id,
+            publisher: id,
+            remote_track_id: init.track_id,
+            kind,
+            mime_type: codec.mime_type.clone(),
+        });
+        self.sources.insert(
+            source_id,
+            Source {
+                publisher: id,
+                receiver: init.receiver_id,
+                media_ssrc: init.ssrc,
+                kind,
+                codec,
+                routes: Vec::new(),
+                last_keyframe_request: None,
+                muted: false,
+            },
+        );
+    }
+
+    pub(super) fn handle_pc_read(&mut self, now: Instant, id: PeerId, msg: RTCMessage) {
+        match msg {
+            RTCMessage::RtpPacket(track_id, packet) => {
+                let source = self.peers.get(&id).and_then(|p| p.sources.get(&track_id)).copied();
+                if let Some(source) = source {
+                    self.forward(now, source, packet);
+                }
+            }
+            RTCMessage::RtcpPacket(track_id, packets) => {
+                if !packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+                    return;
+                }
+                let route = self.peers.get(&id).and_then(|p| p.routes.get(&track_id)).copied();
+                if let Some(source) = route.and_then(|r| self.routes.get(&r)).map(|r| r.source) {
+                    MediaCounters::add(&self.counters.keyframe_requests_received, 1);
+                    self.request_keyframe(now, source);
+                }
+            }
+            _ => {}
+        }
+    }
+
+}
