@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_media::{MediaConfig, MediaRuntime};
-use switchboard_signaling::{Conference, ConferenceOptions};
+use switchboard_signaling::{Conference, ConferenceOptions, RoomSettings};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -61,8 +61,13 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
         media_handle.clone(),
         media_events,
         ConferenceOptions {
-            empty_timeout: Duration::from_secs(config.empty_timeout_s),
-            max_participants: config.max_participants,
+            default_room: RoomSettings {
+                max_participants: u32::try_from(config.max_participants).unwrap_or(u32::MAX),
+                lobby: false,
+                allow_remote_unmute: false,
+                empty_timeout_s: config.empty_timeout_s,
+                metadata: serde_json::Value::Null,
+            },
         },
         shutdown.child_token(),
     );

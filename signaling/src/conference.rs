@@ -1,32 +1,39 @@
 //! The conference: registry of rooms, the entry point for joins, and the router of media events
 //! to the room that owns each peer.
 
+use crate::admin::{AdminError, AdminOp, AdminReply, RoomSettings, RoomView};
+use crate::call_state::DisconnectReason;
 use crate::ids::{Identity, ParticipantSid, RoomName};
 use crate::permissions::Permissions;
 use crate::protocol::{ClientMessage, Outbound};
-use crate::room::{Room, RoomCommand, DEFAULT_EMPTY_TIMEOUT};
+use crate::room::{Room, RoomCommand};
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 use switchboard_media::{MediaEvent, MediaHandle, PeerId, ShardSnapshot};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::warn;
 
-/// Limits and timers of the conference.
+/// Limits and defaults of the conference.
 #[derive(Clone, Debug)]
 pub struct ConferenceOptions {
-    /// An empty room closes after this long.
-    pub empty_timeout: Duration,
-    /// Most participants per room; 0 means no limit.
-    pub max_participants: usize,
+    /// Settings of rooms created by a join or without explicit values.
+    pub default_room: RoomSettings,
 }
 
 impl Default for ConferenceOptions {
     fn default() -> Self {
-        Self { empty_timeout: DEFAULT_EMPTY_TIMEOUT, max_participants: 0 }
+        Self {
+            default_room: RoomSettings {
+                max_participants: 0,
+                lobby: false,
+                allow_remote_unmute: false,
+                empty_timeout_s: 20,
+                metadata: serde_json::Value::Null,
+            },
+        }
     }
 }
 
@@ -41,6 +48,10 @@ pub struct JoinRequest {
     pub name: String,
     /// What it may do.
     pub permissions: Permissions,
+    /// Application data.
+    pub metadata: serde_json::Value,
+    /// The token's `jti`: a removed participant's token no longer admits it to the room.
+    pub token_id: String,
 }
 
 /// Why a join was refused.
@@ -50,6 +61,12 @@ pub enum JoinError {
     /// The room is at its participant limit.
     #[error("the room is full")]
     RoomFull,
+    /// The identity is banned from the room.
+    #[error("this identity is banned from the room")]
+    Banned,
+    /// The token was used by a participant a moderator removed.
+    #[error("this token was revoked when its participant was removed")]
+    TokenRevoked,
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -72,6 +89,8 @@ pub(crate) struct Inner {
     pub(crate) rooms: DashMap<RoomName, mpsc::UnboundedSender<RoomCommand>>,
     /// Which room owns a media peer, for routing media events.
     pub(crate) peers: DashMap<PeerId, RoomName>,
+    /// Which room a participant session is in (it changes on a move).
+    pub(crate) locations: DashMap<ParticipantSid, RoomName>,
     pub(crate) media: MediaHandle,
     pub(crate) options: ConferenceOptions,
     pub(crate) shutdown: CancellationToken,
@@ -103,6 +122,7 @@ impl Conference {
         let inner = Arc::new(Inner {
             rooms: DashMap::new(),
             peers: DashMap::new(),
+            locations: DashMap::new(),
             media,
             options,
             shutdown,
@@ -121,7 +141,7 @@ impl Conference {
             if self.inner.shutdown.is_cancelled() {
                 return Err(JoinError::ShuttingDown);
             }
-            let room_tx = self.room_sender(&request.room);
+            let room_tx = room_sender(&self.inner, &request.room, None);
             let (out_tx, out_rx) = mpsc::channel(512);
             let (reply, answer) = oneshot::channel();
             let cmd = RoomCommand::Join { request: request.clone(), out: out_tx, reply };
@@ -130,15 +150,9 @@ impl Conference {
                 continue;
             }
             match answer.await {
-                Ok(Ok((sid, _, _))) => {
+                Ok(Ok(sid)) => {
                     self.inner.sessions.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Session {
-                        sid,
-                        room: request.room,
-                        outbound: out_rx,
-                        room_tx,
-                        inner: self.inner.clone(),
-                    });
+                    return Ok(Session { sid, outbound: out_rx, inner: self.inner.clone() });
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(_) => continue,
@@ -147,17 +161,57 @@ impl Conference {
         Err(JoinError::ShuttingDown)
     }
 
-    fn room_sender(&self, name: &RoomName) -> mpsc::UnboundedSender<RoomCommand> {
-        self.inner
+    /// Settings of a room created without explicit values.
+    pub fn default_room_settings(&self) -> RoomSettings {
+        self.inner.options.default_room.clone()
+    }
+
+    /// Creates a room with `settings`; `RoomExists` if it is open already.
+    pub async fn create_room(&self, name: &str, settings: RoomSettings) -> Result<RoomView, AdminError> {
+        let name = validate_room_name(name)?;
+        let mut created = false;
+        let tx = self
+            .inner
             .rooms
             .entry(name.clone())
             .or_insert_with(|| {
-                let (tx, rx) = mpsc::unbounded_channel();
-                let room = Room::new(name.clone(), self.inner.clone());
-                self.inner.tasks.spawn(room.run(rx));
-                tx
+                created = true;
+                spawn_room(&self.inner, &name, settings)
             })
-            .clone()
+            .clone();
+        if !created {
+            return Err(AdminError::RoomExists(name.0));
+        }
+        room_view(&tx).await.ok_or(AdminError::RoomNotFound(name.0))
+    }
+
+    /// Every open room.
+    pub async fn list_rooms(&self) -> Vec<RoomView> {
+        let senders: Vec<_> = self.inner.rooms.iter().map(|r| r.value().clone()).collect();
+        let mut rooms = Vec::new();
+        for tx in senders {
+            if let Some(v) = room_view(&tx).await {
+                rooms.push(v);
+            }
+        }
+        rooms.sort_by(|a, b| a.name.cmp(&b.name));
+        rooms
+    }
+
+    /// Runs a moderation operation on `room`; `by` names the moderator in events.
+    pub async fn admin(&self, room: &str, op: AdminOp, by: &str) -> Result<AdminReply, AdminError> {
+        if self.inner.shutdown.is_cancelled() {
+            return Err(AdminError::ShuttingDown);
+        }
+        let tx = self
+            .inner
+            .rooms
+            .get(&RoomName(room.to_owned()))
+            .map(|r| r.value().clone())
+            .ok_or_else(|| AdminError::RoomNotFound(room.into()))?;
+        let (reply, answer) = oneshot::channel();
+        tx.send(RoomCommand::Admin { op, by: by.into(), reply }).map_err(|_| AdminError::RoomNotFound(room.into()))?;
+        answer.await.map_err(|_| AdminError::RoomNotFound(room.into()))?
     }
 
     /// Live object counts.
@@ -183,6 +237,36 @@ impl Conference {
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
     }
+}
+
+fn validate_room_name(name: &str) -> Result<RoomName, AdminError> {
+    let ok = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(RoomName(name.to_owned()))
+    } else {
+        Err(AdminError::Invalid("room names are 1–64 letters, digits, '-', '_' or '.'".into()))
+    }
+}
+
+async fn room_view(tx: &mpsc::UnboundedSender<RoomCommand>) -> Option<RoomView> {
+    let (reply, rx) = oneshot::channel();
+    tx.send(RoomCommand::View { reply }).ok()?;
+    rx.await.ok()
+}
+
+fn spawn_room(inner: &Arc<Inner>, name: &RoomName, settings: RoomSettings) -> mpsc::UnboundedSender<RoomCommand> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    inner.tasks.spawn(Room::new(name.clone(), settings, inner.clone()).run(rx));
+    tx
+}
+
+/// The channel of room `name`, creating the room (with `settings` or the defaults) if needed.
+pub(crate) fn room_sender(inner: &Arc<Inner>, name: &RoomName, settings: Option<RoomSettings>) -> mpsc::UnboundedSender<RoomCommand> {
+    inner
+        .rooms
+        .entry(name.clone())
+        .or_insert_with(|| spawn_room(inner, name, settings.unwrap_or_else(|| inner.options.default_room.clone())))
+        .clone()
 }
 
 /// Forwards each media event to the room owning its peer.
@@ -211,30 +295,38 @@ async fn route_media_events(inner: Arc<Inner>, mut events: mpsc::UnboundedReceiv
     }
 }
 
-/// One participant's session, driven by its WebSocket. Dropping it without [`Session::close`]
-/// tells the room the participant vanished (reason `timeout`).
+/// One participant's session, driven by its WebSocket. Dropping it tells the room the
+/// participant vanished (reason `timeout`); after `leave` that is a no-op.
 pub struct Session {
     /// The participant's sid.
     pub sid: ParticipantSid,
-    /// Its room.
-    pub room: RoomName,
     /// Messages for the client, in order; ends after a [`Outbound::Close`].
     pub outbound: mpsc::Receiver<Outbound>,
-    room_tx: mpsc::UnboundedSender<RoomCommand>,
     inner: Arc<Inner>,
 }
 
 impl Session {
-    /// Hands a client message to the room.
+    /// The room the participant is in now (a move changes it).
+    pub fn room(&self) -> Option<RoomName> {
+        self.inner.locations.get(&self.sid).map(|r| r.value().clone())
+    }
+
+    fn send(&self, cmd: RoomCommand) {
+        let tx = self.room().and_then(|room| self.inner.rooms.get(&room).map(|t| t.value().clone()));
+        if let Some(tx) = tx {
+            let _ = tx.send(cmd);
+        }
+    }
+
+    /// Hands a client message to the participant's current room.
     pub fn handle(&self, msg: ClientMessage) {
-        let _ = self.room_tx.send(RoomCommand::Client { sid: self.sid.clone(), msg });
+        self.send(RoomCommand::Client { sid: self.sid.clone(), msg });
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // Idempotent in the room: after `leave` the participant is already gone.
-        let _ = self.room_tx.send(RoomCommand::Disconnected { sid: self.sid.clone(), reason: "timeout" });
+        self.send(RoomCommand::Disconnected { sid: self.sid.clone(), reason: DisconnectReason::Timeout });
         self.inner.sessions.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -2,6 +2,8 @@
 //! the JSON WebSocket protocol. No HTTP, no files, no environment: the server crate feeds it.
 #![warn(missing_docs)]
 
+pub mod admin;
+pub mod call_state;
 mod conference;
 mod ids;
 mod participant;
@@ -9,6 +11,11 @@ mod permissions;
 pub mod protocol;
 mod room;
 
+pub use admin::{
+    AdminError, AdminOp, AdminReply, MuteRequest, ParticipantPatch, ParticipantView, RoomPatch, RoomSettings, RoomView,
+    TrackView,
+};
+pub use call_state::{CallState, DisconnectReason};
 pub use conference::{Conference, ConferenceOptions, ConferenceSnapshot, JoinError, JoinRequest, Session};
 pub use ids::{Identity, ParticipantSid, RoomName, TrackSid};
 pub use permissions::Permissions;

@@ -36,6 +36,30 @@ pub enum ClientMessage {
         /// RTCIceCandidateInit.
         candidate: IceCandidateInit,
     },
+    /// Mute or unmute one of the participant's own tracks.
+    SetTrackMuted {
+        /// Track sid.
+        track: String,
+        /// Mute (true) or unmute.
+        muted: bool,
+    },
+    /// Answer to `unmute_requested`.
+    UnmuteResponse {
+        /// Track sid.
+        track: String,
+        /// Unmute (true) or stay muted.
+        accept: bool,
+    },
+    /// Send a data payload to the room or to some identities.
+    SendData {
+        /// Any JSON value.
+        payload: serde_json::Value,
+        /// Recipients' identities; empty means everyone.
+        #[serde(default)]
+        to: Vec<String>,
+    },
+    /// A moderation action on the participant's own room (needs `room_admin`).
+    Moderate(ModerateRequest),
     /// Leave the room.
     Leave,
     /// Keepalive.
@@ -66,7 +90,50 @@ pub struct IceCandidateInit {
     pub sdp_mid: Option<String>,
 }
 
-const CLIENT_TYPES: &[&str] = &["publish_offer", "subscribe_answer", "ice_candidate", "leave", "ping"];
+/// A `moderate` message: the action and its arguments (see the protocol document).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerateRequest {
+    /// `mute`, `unmute`, `mute_room`, `hold`, `resume`, `remove`, `move`, `admit`, `deny`,
+    /// `update_permissions`, `list`.
+    pub action: String,
+    /// The participant acted on.
+    #[serde(default)]
+    pub identity: Option<String>,
+    /// A track sid (`mute`, `unmute`).
+    #[serde(default)]
+    pub track: Option<String>,
+    /// `audio` or `video` (`mute`, `unmute`, `mute_room`).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Destination (`move`).
+    #[serde(default)]
+    pub to_room: Option<String>,
+    /// Told to the removed participant (`remove`).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Also ban (`remove`).
+    #[serde(default)]
+    pub ban: bool,
+    /// Identities left alone (`mute_room`).
+    #[serde(default)]
+    pub except: Vec<String>,
+    /// New permissions (`update_permissions`).
+    #[serde(default)]
+    pub permissions: Option<Permissions>,
+}
+
+const CLIENT_TYPES: &[&str] = &[
+    "publish_offer",
+    "subscribe_answer",
+    "ice_candidate",
+    "set_track_muted",
+    "unmute_response",
+    "send_data",
+    "moderate",
+    "leave",
+    "ping",
+];
 
 /// Error codes of `error{code,message}` (see the protocol document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,6 +158,12 @@ pub enum ErrorCode {
     InvalidSdp,
     /// Not allowed by the participant's permissions.
     PermissionDenied,
+    /// The named track or participant does not exist.
+    NotFound,
+    /// The identity is banned from the room.
+    Banned,
+    /// The token belonged to a removed participant.
+    TokenRevoked,
     /// No token given.
     TokenMissing,
     /// Token malformed, forged or signed with another secret.
@@ -163,6 +236,76 @@ pub enum ServerMessage {
         /// Track sid.
         track: TrackSid,
     },
+    /// A participant's state, name, metadata or permissions changed (also sent to itself).
+    ParticipantUpdated {
+        /// The participant.
+        participant: ParticipantInfo,
+    },
+    /// A track was muted or unmuted; `by` names the moderator, absent when the publisher did it.
+    TrackMuted {
+        /// Publisher sid.
+        participant: ParticipantSid,
+        /// Track sid.
+        track: TrackSid,
+        /// Muted now.
+        muted: bool,
+        /// Moderator identity.
+        by: Option<String>,
+    },
+    /// A moderator asks this participant to unmute a track; answer with `unmute_response`.
+    UnmuteRequested {
+        /// Track sid.
+        track: TrackSid,
+        /// Moderator identity.
+        by: String,
+    },
+    /// You are on hold: nothing you send is forwarded and you receive nothing.
+    OnHold {
+        /// Moderator identity.
+        by: String,
+    },
+    /// Hold ended.
+    Resumed {
+        /// Moderator identity.
+        by: String,
+    },
+    /// You were moved to another room; your PeerConnections stay up.
+    Moved {
+        /// The new room.
+        room: RoomInfo,
+        /// Its participants.
+        participants: Vec<ParticipantInfo>,
+    },
+    /// A data payload.
+    Data {
+        /// Sender identity; absent when sent through the admin API.
+        from: Option<String>,
+        /// The payload.
+        payload: serde_json::Value,
+    },
+    /// First message when the room has a lobby: wait for a moderator.
+    LobbyWaiting {
+        /// Protocol version.
+        protocol: u32,
+        /// The room.
+        room: RoomInfo,
+    },
+    /// Admitted from the lobby; `joined` follows.
+    Admitted,
+    /// Denied from the lobby; the socket closes.
+    Denied,
+    /// Removed by a moderator (or the room ended); the socket closes.
+    Removed {
+        /// Why (`removed`, `room_ended`, or the moderator's text).
+        reason: String,
+    },
+    /// Result of a `moderate` message.
+    ModerateResult {
+        /// The action.
+        action: String,
+        /// What it returned (participant, participants, …).
+        result: serde_json::Value,
+    },
     /// Reply to `ping`.
     Pong {
         /// The client's `ts`.
@@ -222,6 +365,8 @@ pub struct ParticipantInfo {
     pub joined_at: String,
     /// Permissions.
     pub permissions: Permissions,
+    /// Application data.
+    pub metadata: serde_json::Value,
     /// Published tracks.
     pub tracks: Vec<TrackInfo>,
 }
@@ -239,6 +384,8 @@ pub struct TrackInfo {
     pub mime_type: String,
     /// Muted.
     pub muted: bool,
+    /// Who muted it, when a moderator did.
+    pub muted_by: Option<String>,
 }
 
 /// Why a text frame could not be turned into a [`ClientMessage`].

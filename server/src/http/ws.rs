@@ -75,15 +75,24 @@ async fn session(socket: WebSocket, token: Option<String>, state: Arc<AppState>)
         identity: Identity(claims.sub.clone()),
         name: claims.name.unwrap_or(claims.sub),
         permissions: claims.permissions,
+        metadata: serde_json::Value::Null,
+        token_id: claims.jti,
     };
     let session = match state.conference.join(request).await {
         Ok(s) => s,
         Err(JoinError::RoomFull) => {
             return refuse(socket, ErrorCode::RoomFull, "the room is full; try again later".into(), 4003).await
         }
+        Err(JoinError::Banned) => {
+            return refuse(socket, ErrorCode::Banned, "this identity is banned from the room".into(), 4003).await
+        }
+        Err(JoinError::TokenRevoked) => {
+            let msg = "this token was revoked when its participant was removed; ask for a new invite".into();
+            return refuse(socket, ErrorCode::TokenRevoked, msg, 4003).await;
+        }
         Err(e) => return refuse(socket, ErrorCode::Internal, e.to_string(), 1001).await,
     };
-    info!(room = %session.room, participant = %session.sid, "websocket session started");
+    info!(room = ?session.room(), participant = %session.sid, "websocket session started");
     pump(socket, session, &state).await;
 }
 

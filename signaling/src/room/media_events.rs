@@ -1,0 +1,93 @@
+//! Events from the media shard about this room's peers: SDP to relay, connections, failures,
+//! and published sources opening and closing.
+
+use super::*;
+use crate::call_state::CallState;
+use crate::participant::Track;
+use crate::protocol::ErrorCode;
+use switchboard_media::{MediaCommand, MediaKind, SdpKind};
+
+impl Room {
+    pub(super) fn on_media(&mut self, ev: MediaEvent) {
+        match ev {
+            MediaEvent::LocalDescription { peer, kind, sdp } => {
+                let Some(sid) = self.peers.get(&peer).cloned() else { return };
+                let msg = match kind {
+                    SdpKind::Answer => ServerMessage::PublishAnswer { sdp },
+                    SdpKind::Offer => {
+                        if let Some(p) = self.participants.get_mut(&sid) {
+                            p.offer_outstanding = true;
+                        }
+                        ServerMessage::SubscribeOffer { sdp }
+                    }
+                };
+                self.send_to(&sid, msg);
+            }
+            MediaEvent::NegotiationFailed { peer, reason } => {
+                if let Some(sid) = self.peers.get(&peer).cloned() {
+                    self.send_to(&sid, ServerMessage::error(ErrorCode::InvalidSdp, reason));
+                }
+            }
+            MediaEvent::PeerConnected { peer, remote } => {
+                let Some(sid) = self.peers.get(&peer).cloned() else { return };
+                let Some(p) = self.participants.get_mut(&sid) else { return };
+                if p.publisher == peer || p.remote.is_none() {
+                    p.remote = remote;
+                }
+                if p.state == CallState::Joining && p.state.transition(CallState::Connected).is_ok() {
+                    self.announce_update(&sid);
+                }
+            }
+            MediaEvent::PeerFailed { peer } => {
+                if let Some(sid) = self.peers.get(&peer).cloned() {
+                    self.remove(&sid, DisconnectReason::Timeout, None, 1000);
+                }
+            }
+            MediaEvent::SourceOpened { source, publisher, remote_track_id, kind, mime_type } => {
+                self.on_source_opened(source, publisher, remote_track_id, kind, mime_type)
+            }
+            MediaEvent::SourceClosed { source, .. } => {
+                let Some((sid, track)) = self.sources.remove(&source) else { return };
+                if let Some(p) = self.participants.get_mut(&sid) {
+                    p.tracks.remove(&track);
+                }
+                self.broadcast(None, ServerMessage::TrackUnpublished { participant: sid, track });
+            }
+            _ => {}
+        }
+    }
+
+    fn on_source_opened(&mut self, source: SourceId, publisher: PeerId, remote_track_id: String, kind: MediaKind, mime_type: String) {
+        let Some(sid) = self.peers.get(&publisher).cloned() else { return };
+        let Some(p) = self.participants.get_mut(&sid) else { return };
+        let declared = p.declared_sources.get(&remote_track_id).cloned();
+        let source_name = declared.unwrap_or_else(|| match kind {
+            MediaKind::Audio => "microphone".into(),
+            MediaKind::Video => "camera".into(),
+        });
+        let track = Track {
+            sid: TrackSid(random_sid("TR")),
+            source_id: source,
+            kind,
+            source: source_name,
+            mime_type,
+            muted: false,
+            muted_by: None,
+            unmute_requested: false,
+        };
+        let allowed = p.member.permissions.may_publish(&track.source);
+        if !allowed || p.state == CallState::OnHold {
+            // Held back at the source: nothing flows until permission or resume.
+            self.inner.media.send(MediaCommand::SetSourceMuted { source, muted: true });
+        }
+        if !allowed {
+            let msg = format!("this token may not publish a {} track; it is not forwarded", track.source);
+            p.withheld.push(track);
+            return self.send_to(&sid, ServerMessage::error(ErrorCode::PermissionDenied, msg));
+        }
+        p.tracks.insert(track.sid.clone(), track.clone());
+        self.sources.insert(source, (sid.clone(), track.sid.clone()));
+        info!(room = %self.name, participant = %sid, track = %track.sid, kind = kind.as_str(), "track published");
+        self.offer_track(&sid, &track);
+    }
+}
