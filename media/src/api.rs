@@ -114,6 +114,11 @@ pub enum MediaCommand {
         /// The peer.
         peer: PeerId,
     },
+    /// A statistics sample of every peer.
+    GetStats {
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<Vec<crate::stats::PeerStats>>,
+    },
     /// Report the shard's object counts.
     Snapshot {
         /// Where the answer goes.

@@ -21,18 +21,22 @@ pub fn is_keyframe_start(mime_type: &str, payload: &[u8]) -> bool {
 /// RFC 7741 §4.2/§4.3: start of partition 0 (S=1, PID=0) and the VP8 header's P bit clear.
 fn vp8_keyframe_start(p: &[u8]) -> bool {
     let Some(&b0) = p.first() else { return false };
-    let (x, s, pid) = (b0 & 0x80 != 0, b0 & 0x10 != 0, b0 & 0x07);
-    if !s || pid != 0 {
+    if b0 & 0x10 == 0 || b0 & 0x07 != 0 {
         return false;
     }
+    vp8_payload_offset(p).and_then(|i| p.get(i)).is_some_and(|h| h & 0x01 == 0)
+}
+
+/// Where the VP8 payload header starts, after the RFC 7741 payload descriptor.
+fn vp8_payload_offset(p: &[u8]) -> Option<usize> {
+    let b0 = *p.first()?;
     let mut i = 1;
-    if x {
-        let Some(&b1) = p.get(i) else { return false };
+    if b0 & 0x80 != 0 {
+        let b1 = *p.get(i)?;
         i += 1;
         if b1 & 0x80 != 0 {
             // PictureID: 7 or 15 bits (M flag)
-            let Some(&pic) = p.get(i) else { return false };
-            i += if pic & 0x80 != 0 { 2 } else { 1 };
+            i += if *p.get(i)? & 0x80 != 0 { 2 } else { 1 };
         }
         if b1 & 0x40 != 0 {
             i += 1; // TL0PICIDX
@@ -41,7 +45,23 @@ fn vp8_keyframe_start(p: &[u8]) -> bool {
             i += 1; // TID/Y/KEYIDX
         }
     }
-    p.get(i).is_some_and(|h| h & 0x01 == 0)
+    Some(i)
+}
+
+/// Width and height of a VP8 keyframe (RFC 6386 §9.1: 3-byte frame tag, start code 9d 01 2a,
+/// then 14-bit width and height), when this packet starts one.
+pub fn vp8_keyframe_size(mime_type: &str, p: &[u8]) -> Option<(u16, u16)> {
+    if !mime_type.rsplit('/').next().is_some_and(|c| c.eq_ignore_ascii_case("vp8")) || !vp8_keyframe_start(p) {
+        return None;
+    }
+    let header = vp8_payload_offset(p)?;
+    let frame = p.get(header..header + 10)?;
+    if frame[3..6] != [0x9d, 0x01, 0x2a] {
+        return None;
+    }
+    let w = u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff;
+    let h = u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff;
+    Some((w, h))
 }
 
 /// draft-ietf-payload-vp9 §4.2: B (start of frame) set and P (inter-picture predicted) clear.
@@ -84,6 +104,14 @@ mod tests {
         assert!(!is_keyframe_start("video/VP8", &[0x90, 0xe0, 0x80, 0x01, 0x05, 0x20, 0x01]));
         assert!(!is_keyframe_start("video/VP8", &[0x90, 0xe0]), "truncated");
         assert!(!is_keyframe_start("video/VP8", &[]));
+    }
+
+    #[test]
+    fn vp8_keyframe_dimensions() {
+        let key = [0x10, 0x50, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01];
+        assert_eq!(vp8_keyframe_size("video/VP8", &key), Some((640, 360)));
+        assert_eq!(vp8_keyframe_size("video/VP8", &key[..8]), None, "truncated");
+        assert_eq!(vp8_keyframe_size("video/H264", &key), None);
     }
 
     #[test]

@@ -23,4 +23,4 @@ pub use config::MediaConfig;
 pub use ids::{PeerId, SourceId};
 pub use runtime::{MediaHandle, MediaRuntime};
 pub use shard::{Shard, Transmit};
-pub use stats::{MediaCounters, ShardSnapshot};
+pub use stats::{MediaCounters, PeerStats, ShardSnapshot, TrackStats};

@@ -67,3 +67,45 @@ pub struct ShardSnapshot {
     /// Demultiplexer entries (ufrags and learnt addresses).
     pub demux_entries: usize,
 }
+
+/// Statistics of one stream: a publisher's inbound track, or one subscriber leg of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrackStats {
+    /// Packets received (inbound) or sent (outbound).
+    pub packets: u64,
+    /// Payload bytes received or sent.
+    pub bytes: u64,
+    /// Packets lost: counted by us (inbound) or reported by the subscriber (outbound).
+    pub packets_lost: i64,
+    /// Loss fraction of the last receiver report (outbound only).
+    pub fraction_lost: Option<f64>,
+    /// Interarrival jitter in seconds (inbound: ours; outbound: the subscriber's report).
+    pub jitter_s: f64,
+    /// Round-trip time from receiver reports, in seconds (outbound only).
+    pub rtt_s: Option<f64>,
+    /// NACKs sent (inbound) or received (outbound).
+    pub nack_count: u32,
+    /// PLIs sent (inbound) or received (outbound).
+    pub pli_count: u32,
+    /// FIRs sent (inbound) or received (outbound).
+    pub fir_count: u32,
+    /// Video frames seen (marker bits), inbound only.
+    pub frames: u64,
+    /// Width × height from the last VP8 keyframe, inbound only.
+    pub frame_size: Option<(u16, u16)>,
+}
+
+/// A statistics sample of one peer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerStats {
+    /// The peer.
+    pub peer: crate::PeerId,
+    /// The client's address.
+    pub remote: Option<std::net::SocketAddr>,
+    /// Round-trip time, in seconds, when measured.
+    pub rtt_s: Option<f64>,
+    /// Publisher peers: their tracks as received.
+    pub inbound: Vec<(crate::SourceId, TrackStats)>,
+    /// Subscriber peers: each forwarded track as sent, with the client's reports.
+    pub outbound: Vec<(crate::SourceId, TrackStats)>,
+}

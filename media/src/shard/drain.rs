@@ -114,6 +114,8 @@ impl Shard {
                 routes: Vec::new(),
                 last_keyframe_request: None,
                 muted: false,
+                frames: 0,
+                frame_size: None,
             },
         );
     }

@@ -1,13 +1,14 @@
 //! The per-packet path: forwarding RTP to routes, and keyframe requests upstream.
 
 use super::*;
+use crate::keyframe::vp8_keyframe_size;
 
 impl Shard {
     /// Sends one RTP packet of `source_id` to every ready route.
     pub(super) fn forward(&mut self, now: Instant, source_id: SourceId, packet: rtc::rtp::Packet) {
         let counters = &self.counters;
         MediaCounters::add(&counters.packets_received, 1);
-        let Some(source) = self.sources.get(&source_id) else { return };
+        let Some(source) = self.sources.get_mut(&source_id) else { return };
         if packet.header.ssrc != source.media_ssrc {
             return; // another simulcast layer
         }
@@ -16,6 +17,12 @@ impl Shard {
             return;
         }
         let keyframe = source.kind == MediaKind::Video && is_keyframe_start(&source.codec.mime_type, &packet.payload);
+        if source.kind == MediaKind::Video {
+            source.frames += u64::from(packet.header.marker);
+            if keyframe {
+                source.frame_size = vp8_keyframe_size(&source.codec.mime_type, &packet.payload).or(source.frame_size);
+            }
+        }
         for rid in &source.routes {
             let Some(route) = self.routes.get_mut(rid) else { continue };
             let Some(peer) = self.peers.get_mut(&route.subscriber) else { continue };

@@ -10,6 +10,7 @@
 mod drain;
 mod forward;
 mod negotiation;
+mod stats;
 
 use crate::api::{MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind};
 use crate::config::MediaConfig;
@@ -64,6 +65,10 @@ pub(crate) struct Source {
     last_keyframe_request: Option<Instant>,
     /// Withheld from every route by signalling.
     muted: bool,
+    /// Video frames seen (packets with the marker bit).
+    frames: u64,
+    /// From the last VP8 keyframe.
+    frame_size: Option<(u16, u16)>,
 }
 
 /// One subscriber leg of a source.
@@ -241,6 +246,9 @@ impl Shard {
                 self.set_subscriber_paused(now, subscriber, paused)
             }
             MediaCommand::ClosePeer { peer } => self.close_peer(now, peer),
+            MediaCommand::GetStats { reply } => {
+                let _ = reply.send(self.stats(now));
+            }
             MediaCommand::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
             }

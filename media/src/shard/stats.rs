@@ -1,0 +1,95 @@
+//! Per-peer, per-track statistics read from each PeerConnection's RTCP-derived stats (inbound
+//! streams from publishers, outbound legs to subscribers with what their receiver reports say)
+//! plus the forwarder's own frame counters.
+
+use super::*;
+use crate::stats::{PeerStats, TrackStats};
+use rtc::statistics::report::RTCStatsReportEntry;
+use rtc::statistics::StatsSelector;
+
+impl Shard {
+    /// A statistics sample of every peer.
+    pub fn stats(&mut self, now: Instant) -> Vec<PeerStats> {
+        let mut out = Vec::with_capacity(self.peers.len());
+        let ids: Vec<PeerId> = self.peers.keys().copied().collect();
+        for id in ids {
+            if let Some(s) = self.peer_stats(now, id) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    fn peer_stats(&mut self, now: Instant, id: PeerId) -> Option<PeerStats> {
+        let peer = self.peers.get_mut(&id)?;
+        let report = peer.pc.get_stats(now, StatsSelector::None);
+        let by_in_ssrc: HashMap<u32, SourceId> = peer
+            .sources
+            .values()
+            .filter_map(|s| self.sources.get(s).map(|src| (src.media_ssrc, *s)))
+            .collect();
+        let by_out_ssrc: HashMap<u32, SourceId> = peer
+            .routes
+            .values()
+            .filter_map(|r| self.routes.get(r).map(|route| (route.out_ssrc, route.source)))
+            .collect();
+        let mut inbound: HashMap<SourceId, TrackStats> = HashMap::new();
+        let mut outbound: HashMap<SourceId, TrackStats> = HashMap::new();
+        let mut rtt = None;
+        for entry in report.iter() {
+            match entry {
+                RTCStatsReportEntry::InboundRtp(s) => {
+                    let r = &s.received_rtp_stream_stats;
+                    let Some(source) = by_in_ssrc.get(&r.rtp_stream_stats.ssrc) else { continue };
+                    let t = inbound.entry(*source).or_default();
+                    t.packets = r.packets_received;
+                    t.bytes = s.bytes_received;
+                    t.packets_lost = r.packets_lost;
+                    t.jitter_s = r.jitter;
+                    t.nack_count = s.nack_count;
+                    t.pli_count = s.pli_count;
+                    t.fir_count = s.fir_count;
+                }
+                RTCStatsReportEntry::OutboundRtp(s) => {
+                    let sent = &s.sent_rtp_stream_stats;
+                    let Some(source) = by_out_ssrc.get(&sent.rtp_stream_stats.ssrc) else { continue };
+                    let t = outbound.entry(*source).or_default();
+                    t.packets = sent.packets_sent;
+                    t.bytes = sent.bytes_sent;
+                    t.nack_count = s.nack_count;
+                    t.pli_count = s.pli_count;
+                    t.fir_count = s.fir_count;
+                }
+                RTCStatsReportEntry::RemoteInboundRtp(s) => {
+                    let r = &s.received_rtp_stream_stats;
+                    let Some(source) = by_out_ssrc.get(&r.rtp_stream_stats.ssrc) else { continue };
+                    let t = outbound.entry(*source).or_default();
+                    t.packets_lost = r.packets_lost;
+                    t.jitter_s = r.jitter;
+                    t.fraction_lost = Some(s.fraction_lost);
+                    if s.round_trip_time_measurements > 0 {
+                        t.rtt_s = Some(s.round_trip_time);
+                        rtt = Some(s.round_trip_time);
+                    }
+                }
+                RTCStatsReportEntry::IceCandidatePair(p) if p.nominated && p.current_round_trip_time > 0.0 => {
+                    rtt = rtt.or(Some(p.current_round_trip_time));
+                }
+                _ => {}
+            }
+        }
+        for (source_id, t) in inbound.iter_mut() {
+            if let Some(src) = self.sources.get(source_id) {
+                t.frames = src.frames;
+                t.frame_size = src.frame_size;
+            }
+        }
+        Some(PeerStats {
+            peer: id,
+            remote: peer.remote,
+            rtt_s: rtt,
+            inbound: inbound.into_iter().collect(),
+            outbound: outbound.into_iter().collect(),
+        })
+    }
+}
