@@ -42,6 +42,13 @@ impl MediaHandle {
         &self.counters
     }
 
+    /// A statistics sample of every peer, or `None` if the shard has stopped.
+    pub async fn stats(&self) -> Option<Vec<crate::stats::PeerStats>> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(MediaCommand::GetStats { reply }).then_some(())?;
+        rx.await.ok()
+    }
+
     /// Object counts of the shard, or `None` if it has stopped.
     pub async fn snapshot(&self) -> Option<ShardSnapshot> {
         let (reply, rx) = tokio::sync::oneshot::channel();

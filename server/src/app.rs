@@ -68,6 +68,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
                 empty_timeout_s: config.empty_timeout_s,
                 metadata: serde_json::Value::Null,
             },
+            ..ConferenceOptions::default()
         },
         shutdown.child_token(),
     );

@@ -53,6 +53,51 @@ pub struct RoomView {
     pub settings: RoomSettings,
 }
 
+/// Statistics of one stream over the last sampling interval (derived from RTCP and the
+/// forwarder's own counters).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackStatsView {
+    /// Bits per second.
+    pub bitrate_bps: u64,
+    /// Packets per second.
+    pub packets_per_second: f64,
+    /// Packets in total.
+    pub packets: u64,
+    /// Bytes in total.
+    pub bytes: u64,
+    /// Packets lost in total.
+    pub packets_lost: i64,
+    /// Loss over the interval (published: counted by us; subscribed: the subscriber's report).
+    pub loss_percent: f64,
+    /// Interarrival jitter.
+    pub jitter_ms: f64,
+    /// Round-trip time (subscribed tracks, from receiver reports).
+    pub rtt_ms: Option<f64>,
+    /// NACKs.
+    pub nack_count: u32,
+    /// PLIs.
+    pub pli_count: u32,
+    /// FIRs.
+    pub fir_count: u32,
+    /// From the last keyframe (VP8).
+    pub frame_width: Option<u16>,
+    /// From the last keyframe (VP8).
+    pub frame_height: Option<u16>,
+    /// Video frames per second.
+    pub frames_per_second: Option<f64>,
+}
+
+/// A track this participant receives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubscriptionView {
+    /// Track sid.
+    pub track: String,
+    /// The publisher's identity.
+    pub publisher: String,
+    /// The leg's statistics.
+    pub stats: Option<TrackStatsView>,
+}
+
 /// A track as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrackView {
@@ -68,6 +113,8 @@ pub struct TrackView {
     pub muted: bool,
     /// Who muted it, when a moderator did.
     pub muted_by: Option<String>,
+    /// As received from the publisher.
+    pub stats: Option<TrackStatsView>,
 }
 
 /// A participant as the admin API shows it.
@@ -94,6 +141,10 @@ pub struct ParticipantView {
     pub remote_address: Option<String>,
     /// Published tracks.
     pub tracks: Vec<TrackView>,
+    /// Tracks it receives.
+    pub subscriptions: Vec<SubscriptionView>,
+    /// `excellent`, `good`, `poor`, `lost`, or `unknown` before the first sample.
+    pub connection_quality: &'static str,
 }
 
 /// A change of a participant; absent fields stay as they are.

@@ -3,6 +3,8 @@
 
 use crate::admin::{AdminError, AdminOp, AdminReply, RoomSettings, RoomView};
 use crate::call_state::DisconnectReason;
+use crate::events::EventSink;
+use std::time::Duration;
 use crate::ids::{Identity, ParticipantSid, RoomName};
 use crate::permissions::Permissions;
 use crate::protocol::{ClientMessage, Outbound};
@@ -21,6 +23,10 @@ use tracing::warn;
 pub struct ConferenceOptions {
     /// Settings of rooms created by a join or without explicit values.
     pub default_room: RoomSettings,
+    /// Where events go.
+    pub events: EventSink,
+    /// How often media statistics are sampled (bitrates, loss, quality).
+    pub stats_interval: Duration,
 }
 
 impl Default for ConferenceOptions {
@@ -33,6 +39,8 @@ impl Default for ConferenceOptions {
                 empty_timeout_s: 20,
                 metadata: serde_json::Value::Null,
             },
+            events: EventSink::default(),
+            stats_interval: Duration::from_secs(2),
         }
     }
 }
@@ -131,6 +139,7 @@ impl Conference {
             tasks: TaskTracker::new(),
         });
         inner.tasks.spawn(route_media_events(inner.clone(), events));
+        inner.tasks.spawn(sample_stats(inner.clone()));
         Self { inner }
     }
 
@@ -267,6 +276,30 @@ pub(crate) fn room_sender(inner: &Arc<Inner>, name: &RoomName, settings: Option<
         .entry(name.clone())
         .or_insert_with(|| spawn_room(inner, name, settings.unwrap_or_else(|| inner.options.default_room.clone())))
         .clone()
+}
+
+/// Samples media statistics periodically and hands each room its peers' samples.
+async fn sample_stats(inner: Arc<Inner>) {
+    let mut tick = tokio::time::interval(inner.options.stats_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = inner.shutdown.cancelled() => break,
+        }
+        let Some(samples) = inner.media.stats().await else { break };
+        let mut by_room: std::collections::HashMap<RoomName, Vec<switchboard_media::PeerStats>> = Default::default();
+        for s in samples {
+            if let Some(room) = inner.peers.get(&s.peer).map(|r| r.value().clone()) {
+                by_room.entry(room).or_default().push(s);
+            }
+        }
+        for (room, samples) in by_room {
+            if let Some(tx) = inner.rooms.get(&room).map(|t| t.value().clone()) {
+                let _ = tx.send(RoomCommand::Stats(samples));
+            }
+        }
+    }
 }
 
 /// Forwards each media event to the room owning its peer.

@@ -5,17 +5,20 @@
 pub mod admin;
 pub mod call_state;
 mod conference;
+pub mod events;
 mod ids;
 mod participant;
 mod permissions;
+pub mod quality;
 pub mod protocol;
 mod room;
 
 pub use admin::{
     AdminError, AdminOp, AdminReply, MuteRequest, ParticipantPatch, ParticipantView, RoomPatch, RoomSettings, RoomView,
-    TrackView,
+    SubscriptionView, TrackStatsView, TrackView,
 };
 pub use call_state::{CallState, DisconnectReason};
+pub use events::{ConferenceEvent, EventKind, EventSink};
 pub use conference::{Conference, ConferenceOptions, ConferenceSnapshot, JoinError, JoinRequest, Session};
 pub use ids::{Identity, ParticipantSid, RoomName, TrackSid};
 pub use permissions::Permissions;

@@ -1,7 +1,8 @@
 //! A participant inside a room task: identity, permissions, call state, its two media peers,
 //! its tracks, and its outbound message queue. Also the lobby's waiting entries.
 
-use crate::admin::{ParticipantView, TrackView};
+use crate::admin::{ParticipantView, SubscriptionView, TrackView};
+use crate::quality::{Quality, StreamMeter};
 use crate::call_state::CallState;
 use crate::ids::{Identity, ParticipantSid, TrackSid};
 use crate::permissions::Permissions;
@@ -24,6 +25,8 @@ pub(crate) struct Track {
     pub(crate) muted_by: Option<String>,
     /// A moderator asked the participant to unmute; `unmute_response` is expected.
     pub(crate) unmute_requested: bool,
+    /// As received from the publisher.
+    pub(crate) meter: StreamMeter,
 }
 
 impl Track {
@@ -46,8 +49,17 @@ impl Track {
             codec: self.mime_type.clone(),
             muted: self.muted,
             muted_by: self.muted_by.clone(),
+            stats: self.meter.view.clone(),
         }
     }
+}
+
+/// A track a participant receives, metered on its leg.
+#[derive(Debug, Clone)]
+pub(crate) struct Subscription {
+    pub(crate) track: TrackSid,
+    pub(crate) publisher: Identity,
+    pub(crate) meter: StreamMeter,
 }
 
 /// Who a session is, as far as every room state needs to know.
@@ -60,6 +72,8 @@ pub(crate) struct Member {
     pub(crate) metadata: serde_json::Value,
     pub(crate) token_id: String,
     pub(crate) joined_at: String,
+    /// When it joined, for durations.
+    pub(crate) since: tokio::time::Instant,
     pub(crate) out: mpsc::Sender<Outbound>,
 }
 
@@ -77,7 +91,14 @@ impl Member {
         let _ = self.out.try_send(Outbound::Close { code, reason: reason.to_owned() });
     }
 
-    pub(crate) fn view(&self, state: CallState, remote: Option<SocketAddr>, tracks: Vec<TrackView>) -> ParticipantView {
+    pub(crate) fn view(
+        &self,
+        state: CallState,
+        remote: Option<SocketAddr>,
+        tracks: Vec<TrackView>,
+        subscriptions: Vec<SubscriptionView>,
+        quality: Option<Quality>,
+    ) -> ParticipantView {
         ParticipantView {
             sid: self.sid.0.clone(),
             identity: self.identity.0.clone(),
@@ -92,6 +113,8 @@ impl Member {
             metadata: self.metadata.clone(),
             remote_address: remote.map(|a| a.to_string()),
             tracks,
+            subscriptions,
+            connection_quality: quality.map_or("unknown", Quality::as_str),
         }
     }
 }
@@ -111,6 +134,10 @@ pub(crate) struct Participant {
     pub(crate) declared_sources: HashMap<String, String>,
     /// A subscriber offer awaits this participant's answer.
     pub(crate) offer_outstanding: bool,
+    /// Tracks it receives, by media source.
+    pub(crate) subscriptions: HashMap<SourceId, Subscription>,
+    /// Last computed connection quality.
+    pub(crate) quality: Option<Quality>,
 }
 
 impl Participant {
@@ -128,7 +155,54 @@ impl Participant {
     }
 
     pub(crate) fn view(&self) -> ParticipantView {
-        self.member.view(self.state, self.remote, self.tracks.values().map(Track::view).collect())
+        let subscriptions = self
+            .subscriptions
+            .values()
+            .map(|s| SubscriptionView { track: s.track.0.clone(), publisher: s.publisher.0.clone(), stats: s.meter.view.clone() })
+            .collect();
+        self.member.view(self.state, self.remote, self.tracks.values().map(Track::view).collect(), subscriptions, self.quality)
+    }
+
+    /// What a session record keeps of a leg: duration, address, codecs, traffic both ways.
+    pub(crate) fn summary(&self) -> serde_json::Value {
+        let sent = |m: &StreamMeter| m.view.as_ref().map_or((0, 0), |v| (v.bytes, v.packets));
+        let (bytes_in, packets_in) = self.tracks.values().chain(&self.withheld).map(|t| sent(&t.meter)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let (bytes_out, packets_out) = self.subscriptions.values().map(|s| sent(&s.meter)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let mut codecs: Vec<&str> = self.tracks.values().chain(&self.withheld).map(|t| t.mime_type.as_str()).collect();
+        codecs.sort_unstable();
+        codecs.dedup();
+        serde_json::json!({
+            "sid": self.member.sid,
+            "name": self.member.name,
+            "duration_s": self.member.since.elapsed().as_secs_f64(),
+            "remote_address": self.remote.map(|a| a.to_string()),
+            "codecs": codecs,
+            "bytes_in": bytes_in,
+            "packets_in": packets_in,
+            "bytes_out": bytes_out,
+            "packets_out": packets_out,
+        })
+    }
+
+    /// Worst quality over its streams; `lost` when its unmuted tracks delivered nothing.
+    pub(crate) fn compute_quality(&self) -> Option<Quality> {
+        let published = self.tracks.values().filter(|t| !t.muted).filter_map(|t| t.meter.quality());
+        let received = self.subscriptions.values().filter_map(|s| s.meter.quality());
+        let mut worst: Option<Quality> = None;
+        let mut any_published = false;
+        let mut any_arriving = false;
+        for (q, arriving) in published {
+            any_published = true;
+            any_arriving |= arriving;
+            worst = Some(worst.map_or(q, |w| w.min(q)));
+        }
+        if any_published && !any_arriving && self.state == CallState::Connected {
+            return Some(Quality::Lost);
+        }
+        for (q, _) in received {
+            worst = Some(worst.map_or(q, |w| w.min(q)));
+        }
+        worst
     }
 
     pub(crate) fn send(&self, msg: ServerMessage) -> Result<(), Unreachable> {

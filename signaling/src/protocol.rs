@@ -306,6 +306,11 @@ pub enum ServerMessage {
         /// What it returned (participant, participants, …).
         result: serde_json::Value,
     },
+    /// Connection quality changes.
+    ConnectionQuality {
+        /// One entry per participant whose quality changed.
+        updates: Vec<QualityUpdate>,
+    },
     /// Reply to `ping`.
     Pong {
         /// The client's `ts`.
@@ -339,6 +344,15 @@ pub enum Outbound {
         /// Close reason (short).
         reason: String,
     },
+}
+
+/// A participant's new connection quality.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QualityUpdate {
+    /// Participant sid.
+    pub participant: ParticipantSid,
+    /// `excellent`, `good`, `poor` or `lost`.
+    pub quality: crate::quality::Quality,
 }
 
 /// The room as seen by clients.

@@ -35,6 +35,9 @@ impl Room {
                     p.remote = remote;
                 }
                 if p.state == CallState::Joining && p.state.transition(CallState::Connected).is_ok() {
+                    let identity = p.member.identity.0.clone();
+                    let data = serde_json::json!({ "sid": sid, "state": "connected", "remote_address": remote.map(|a| a.to_string()) });
+                    self.emit(crate::events::EventKind::ParticipantStateChanged, Some(&identity), data);
                     self.announce_update(&sid);
                 }
             }
@@ -74,6 +77,7 @@ impl Room {
             muted: false,
             muted_by: None,
             unmute_requested: false,
+            meter: Default::default(),
         };
         let allowed = p.member.permissions.may_publish(&track.source);
         if !allowed || p.state == CallState::OnHold {

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::call_state::CallState;
+use crate::events::EventKind;
 use crate::conference::room_sender;
 use crate::ids::Identity;
 use crate::participant::Track;
@@ -43,6 +44,7 @@ impl Room {
             metadata: req.metadata,
             token_id: req.token_id,
             joined_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            since: Instant::now(),
             out,
         };
         let sid = member.sid.clone();
@@ -50,6 +52,7 @@ impl Room {
         if self.settings.lobby && !member.permissions.room_admin {
             let _ = member.send(ServerMessage::LobbyWaiting { protocol: PROTOCOL_VERSION, room: self.info() });
             info!(room = %self.name, participant = %sid, identity = %member.identity, "waiting in the lobby");
+            self.emit(EventKind::ParticipantStateChanged, Some(&member.identity.0), serde_json::json!({ "sid": sid, "state": "lobby" }));
             self.lobby.push(member);
         } else {
             self.admit(member, None);
@@ -77,6 +80,8 @@ impl Room {
             withheld: Vec::new(),
             declared_sources: HashMap::new(),
             offer_outstanding: false,
+            subscriptions: HashMap::new(),
+            quality: None,
         };
         if let Some(by) = from_lobby {
             info!(room = %self.name, participant = %sid, by, "admitted from the lobby");
@@ -90,6 +95,11 @@ impl Room {
             ice_servers: Vec::new(),
         };
         let _ = participant.send(joined);
+        let data = serde_json::json!({
+            "sid": sid, "name": participant.member.name, "permissions": participant.member.permissions,
+            "admitted_by": from_lobby,
+        });
+        self.emit(EventKind::ParticipantJoined, Some(&participant.member.identity.0), data);
         self.enter(participant);
         sid
     }
@@ -142,6 +152,9 @@ impl Room {
             });
         }
         self.broadcast(None, ServerMessage::TrackPublished { participant: publisher.clone(), track: track.info() });
+        let identity = self.participants.get(publisher).map(|p| p.member.identity.0.clone());
+        let data = serde_json::json!({ "track": track.sid, "kind": track.kind.as_str(), "source": track.source, "codec": track.mime_type });
+        self.emit(EventKind::TrackPublished, identity.as_deref(), data);
     }
 
     /// Stops forwarding `track` to everyone and announces it gone.
@@ -152,6 +165,8 @@ impl Room {
         }
         self.sources.remove(&track.source_id);
         self.broadcast(None, ServerMessage::TrackUnpublished { participant: publisher.clone(), track: track.sid.clone() });
+        let identity = self.participants.get(publisher).map(|p| p.member.identity.0.clone());
+        self.emit(EventKind::TrackUnpublished, identity.as_deref(), serde_json::json!({ "track": track.sid }));
     }
 
     /// Removes a participant (or lobby member): media closed, tracks unpublished, others told,
@@ -164,6 +179,7 @@ impl Room {
             }
             m.close(code, reason.as_str());
             self.inner.locations.remove_if(sid, |_, room| room == &self.name);
+            self.emit(EventKind::ParticipantLeft, Some(&m.identity.0), serde_json::json!({ "sid": sid, "reason": reason, "from": "lobby" }));
             return;
         }
         let Some(mut p) = self.participants.remove(sid) else { return };
@@ -190,6 +206,9 @@ impl Room {
         }
         p.member.close(code, reason.as_str());
         self.inner.locations.remove_if(sid, |_, room| room == &self.name);
+        let mut data = p.summary();
+        data["reason"] = serde_json::json!(reason);
+        self.emit(EventKind::ParticipantLeft, Some(&p.member.identity.0), data);
         info!(room = %self.name, participant = %sid, identity = %p.member.identity, reason = reason.as_str(), "participant left");
     }
 
@@ -228,6 +247,10 @@ impl Room {
         }
         let view = p.view();
         info!(room = %self.name, participant = %sid, to, "participant moved");
+        let mut data = p.summary();
+        data["reason"] = serde_json::json!(DisconnectReason::Moved);
+        data["to_room"] = serde_json::json!(to);
+        self.emit(EventKind::ParticipantLeft, Some(&p.member.identity.0), data);
         let sender = room_sender(&self.inner, &to_room, None);
         if sender.send(RoomCommand::MoveIn(Box::new(MovedParticipant { participant: p }))).is_err() {
             warn!(room = %self.name, to, "destination room closed during a move");
@@ -250,6 +273,8 @@ impl Room {
         }
         self.inner.locations.insert(sid.clone(), self.name.clone());
         let _ = p.send(ServerMessage::Moved { room: self.info(), participants: self.visible_infos() });
+        let data = serde_json::json!({ "sid": sid, "name": p.member.name, "permissions": p.member.permissions, "moved": true });
+        self.emit(EventKind::ParticipantJoined, Some(&identity.0), data);
         self.enter(p);
     }
 }

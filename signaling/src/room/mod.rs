@@ -10,10 +10,12 @@ mod client;
 mod media_events;
 mod membership;
 mod moderation;
+mod stats;
 
 use crate::admin::{AdminError, AdminOp, AdminReply, RoomSettings, RoomView};
 use crate::call_state::DisconnectReason;
 use crate::conference::{Inner, JoinError, JoinRequest};
+use crate::events::EventKind;
 use crate::ids::{random_sid, ParticipantSid, RoomName, TrackSid};
 use crate::participant::{Member, Participant};
 use crate::protocol::{ClientMessage, Outbound, RoomInfo, ServerMessage};
@@ -49,6 +51,7 @@ pub(crate) enum RoomCommand {
         reply: oneshot::Sender<Result<AdminReply, AdminError>>,
     },
     MoveIn(Box<MovedParticipant>),
+    Stats(Vec<switchboard_media::PeerStats>),
     View {
         reply: oneshot::Sender<RoomView>,
     },
@@ -81,6 +84,8 @@ pub(crate) struct Room {
     peers: HashMap<PeerId, ParticipantSid>,
     empty_since: Option<Instant>,
     ended: bool,
+    started: Instant,
+    peak_participants: usize,
 }
 
 impl Room {
@@ -100,11 +105,14 @@ impl Room {
             peers: HashMap::new(),
             empty_since: Some(Instant::now()),
             ended: false,
+            started: Instant::now(),
+            peak_participants: 0,
         }
     }
 
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<RoomCommand>) {
         info!(room = %self.name, "room opened");
+        self.emit(EventKind::RoomStarted, None, serde_json::to_value(&self.settings).unwrap_or_default());
         loop {
             let timeout = Duration::from_secs(self.settings.empty_timeout_s);
             let deadline = self.empty_since.map(|t| t + timeout);
@@ -137,6 +145,11 @@ impl Room {
                 break;
             }
         }
+        let data = serde_json::json!({
+            "duration_s": self.started.elapsed().as_secs_f64(),
+            "peak_participants": self.peak_participants,
+        });
+        self.emit(EventKind::RoomEnded, None, data);
         info!(room = %self.name, "room closed");
     }
 
@@ -152,6 +165,7 @@ impl Room {
                 let _ = reply.send(self.on_admin(op, &by));
             }
             RoomCommand::MoveIn(moved) => self.move_in(*moved),
+            RoomCommand::Stats(samples) => self.on_stats(samples),
             RoomCommand::View { reply } => {
                 let _ = reply.send(self.view());
             }
@@ -162,7 +176,12 @@ impl Room {
         self.update_empty();
     }
 
+    fn emit(&self, kind: EventKind, participant: Option<&str>, data: serde_json::Value) {
+        self.inner.options.events.emit(kind, &self.name.0, &self.sid, participant, data);
+    }
+
     fn update_empty(&mut self) {
+        self.peak_participants = self.peak_participants.max(self.participants.len());
         let empty = self.participants.is_empty() && self.lobby.is_empty();
         match (empty, self.empty_since) {
             (true, None) => self.empty_since = Some(Instant::now()),

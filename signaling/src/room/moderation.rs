@@ -4,6 +4,7 @@
 use super::*;
 use crate::admin::{MuteRequest, ParticipantPatch, ParticipantView, RoomPatch};
 use crate::call_state::CallState;
+use crate::events::EventKind;
 use crate::participant::Track;
 use switchboard_media::{MediaCommand, MediaKind};
 
@@ -15,12 +16,44 @@ fn parse_kind(kind: &str) -> Result<MediaKind, AdminError> {
     }
 }
 
+/// The record of a state-changing operation: action name, target identity, details.
+fn moderator_action(op: &AdminOp) -> Option<(&'static str, Option<String>, serde_json::Value)> {
+    use serde_json::json;
+    Some(match op {
+        AdminOp::GetRoom | AdminOp::ListParticipants | AdminOp::GetParticipant(_) | AdminOp::ListBans | AdminOp::ListLobby => return None,
+        AdminOp::UpdateRoom(_) => ("update_room", None, json!({})),
+        AdminOp::EndRoom => ("end_room", None, json!({})),
+        AdminOp::UpdateParticipant(i, patch) => ("update_participant", Some(i.clone()), json!({ "permissions": patch.permissions, "name": patch.name })),
+        AdminOp::RemoveParticipant { identity, reason, ban } => ("remove", Some(identity.clone()), json!({ "reason": reason, "ban": ban })),
+        AdminOp::LiftBan(i) => ("lift_ban", Some(i.clone()), json!({})),
+        AdminOp::Mute(i, req) => (if req.muted { "mute" } else { "unmute" }, Some(i.clone()), json!({ "track": req.track, "kind": req.kind })),
+        AdminOp::MuteRoom { kind, except } => ("mute_room", None, json!({ "kind": kind, "except": except })),
+        AdminOp::Hold(i) => ("hold", Some(i.clone()), json!({})),
+        AdminOp::Resume(i) => ("resume", Some(i.clone()), json!({})),
+        AdminOp::Move { identity, to_room } => ("move", Some(identity.clone()), json!({ "to_room": to_room })),
+        AdminOp::Admit(i) => ("admit", Some(i.clone()), json!({})),
+        AdminOp::Deny(i) => ("deny", Some(i.clone()), json!({})),
+        AdminOp::Invite { identity, expires_at, .. } => ("invite", Some(identity.clone()), json!({ "expires_at": expires_at })),
+        AdminOp::SendData { to, .. } => ("send_data", None, json!({ "to": to })),
+    })
+}
+
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 impl Room {
     pub(super) fn on_admin(&mut self, op: AdminOp, by: &str) -> Result<AdminReply, AdminError> {
+        let record = moderator_action(&op);
+        let result = self.run_admin(op, by);
+        if let (Some((action, target, details)), Ok(_)) = (record, &result) {
+            let data = serde_json::json!({ "action": action, "by": by, "details": details });
+            self.emit(EventKind::ModeratorAction, target.as_deref(), data);
+        }
+        result
+    }
+
+    fn run_admin(&mut self, op: AdminOp, by: &str) -> Result<AdminReply, AdminError> {
         use AdminReply as R;
         match op {
             AdminOp::GetRoom => Ok(R::Room(self.view())),
@@ -67,7 +100,7 @@ impl Room {
             AdminOp::Hold(identity) => self.set_hold(&identity, true, by).map(R::Participant),
             AdminOp::Resume(identity) => self.set_hold(&identity, false, by).map(R::Participant),
             AdminOp::Move { identity, to_room } => self.move_out(&identity, &to_room).map(R::Participant),
-            AdminOp::ListLobby => Ok(R::Participants(self.lobby.iter().map(|m| m.view(CallState::Lobby, None, vec![])).collect())),
+            AdminOp::ListLobby => Ok(R::Participants(self.lobby.iter().map(|m| m.view(CallState::Lobby, None, vec![], vec![], None)).collect())),
             AdminOp::Admit(identity) => {
                 let pos = self.lobby_position(&identity)?;
                 let member = self.lobby.remove(pos);
@@ -80,6 +113,8 @@ impl Room {
                 let _ = m.send(ServerMessage::Denied);
                 m.close(1000, DisconnectReason::Denied.as_str());
                 self.inner.locations.remove(&m.sid);
+                let data = serde_json::json!({ "sid": m.sid, "reason": DisconnectReason::Denied, "from": "lobby" });
+                self.emit(EventKind::ParticipantLeft, Some(&identity), data);
                 info!(room = %self.name, identity, by, "denied from the lobby");
                 Ok(R::Done)
             }
@@ -103,7 +138,7 @@ impl Room {
         let now = unix_now();
         self.invites.retain(|_, i| i.expires_at > now);
         let mut views: Vec<ParticipantView> = self.participants.values().map(Participant::view).collect();
-        views.extend(self.lobby.iter().map(|m| m.view(CallState::Lobby, None, vec![])));
+        views.extend(self.lobby.iter().map(|m| m.view(CallState::Lobby, None, vec![], vec![], None)));
         views.extend(self.invites.iter().map(|(identity, invite)| ParticipantView {
             sid: String::new(),
             identity: identity.clone(),
@@ -115,6 +150,8 @@ impl Room {
             metadata: serde_json::Value::Null,
             remote_address: None,
             tracks: vec![],
+            subscriptions: vec![],
+            connection_quality: "unknown",
         }));
         views
     }
@@ -221,8 +258,11 @@ impl Room {
         if !on_hold {
             self.inner.media.send(MediaCommand::SetSourceMuted { source: t.source_id, muted });
         }
+        let identity = p.member.identity.0.clone();
         let msg = ServerMessage::TrackMuted { participant: sid.clone(), track: track.clone(), muted, by: by.map(str::to_owned) };
         self.broadcast(None, msg);
+        let kind = if muted { EventKind::TrackMuted } else { EventKind::TrackUnmuted };
+        self.emit(kind, Some(&identity), serde_json::json!({ "track": track, "by": by }));
     }
 
     fn set_hold(&mut self, identity: &str, hold: bool, by: &str) -> Result<ParticipantView, AdminError> {
@@ -244,6 +284,8 @@ impl Room {
             self.inner.media.send(MediaCommand::SetSubscriberPaused { subscriber: p.subscriber, paused: hold });
         }
         info!(room = %self.name, identity, by, hold, "hold changed");
+        let data = serde_json::json!({ "sid": sid, "state": to.as_str(), "by": by });
+        self.emit(EventKind::ParticipantStateChanged, Some(identity), data);
         let msg = if hold { ServerMessage::OnHold { by: by.into() } } else { ServerMessage::Resumed { by: by.into() } };
         self.send_to(&sid, msg);
         self.announce_update(&sid);
@@ -267,6 +309,7 @@ impl Room {
             self.apply_permission_change(&sid, &old, &perms);
         }
         self.announce_update(&sid);
+        self.emit(EventKind::ParticipantUpdated, Some(identity), serde_json::to_value(self.view_of(&sid)?).unwrap_or_default());
         self.view_of(&sid)
     }
 
