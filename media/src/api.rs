@@ -32,6 +32,19 @@ impl MediaKind {
     }
 }
 
+/// The mean level of one audio source over a short interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AudioLevel {
+    /// The source.
+    pub source: SourceId,
+    /// Its publisher.
+    pub publisher: PeerId,
+    /// Mean linear amplitude, 0.0 (silence) to 1.0 (0 dBov).
+    pub level: f32,
+    /// Share of packets flagged as voice activity.
+    pub voice: f32,
+}
+
 /// Offer or answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SdpKind {
@@ -170,6 +183,11 @@ pub enum MediaEvent {
         kind: MediaKind,
         /// Codec mime type, e.g. `video/VP8`.
         mime_type: String,
+    },
+    /// Mean audio levels since the last report (RFC 6464), for sources that sent any.
+    AudioLevels {
+        /// One entry per source.
+        levels: Vec<AudioLevel>,
     },
     /// A source is gone (its publisher closed, or the transceiver stopped).
     SourceClosed {

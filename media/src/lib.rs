@@ -18,7 +18,7 @@ mod runtime;
 mod shard;
 mod stats;
 
-pub use api::{MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind};
+pub use api::{AudioLevel, MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind};
 pub use config::MediaConfig;
 pub use ids::{PeerId, SourceId};
 pub use runtime::{MediaHandle, MediaRuntime};

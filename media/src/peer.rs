@@ -19,7 +19,7 @@ use rtc::peer_connection::transport::{
 };
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::shared::error::Error as RtcError;
 use std::collections::HashMap;
@@ -111,8 +111,17 @@ fn media_engine() -> Result<MediaEngine, RtcError> {
         },
         RtpCodecKind::Video,
     )?;
+    // RFC 6464 audio levels from publishers drive active-speaker detection.
+    me.register_header_extension(
+        RTCRtpHeaderExtensionCapability { uri: AUDIO_LEVEL_URI.into() },
+        RtpCodecKind::Audio,
+        None,
+    )?;
     Ok(me)
 }
+
+/// RFC 6464 client-to-mixer audio level header extension.
+pub(crate) const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
 /// Builds an ICE-lite PeerConnection with credentials `ufrag`/`pwd` and a host candidate for each
 /// of `candidates` (the shard's socket as advertised), followed by the end-of-gathering marker.

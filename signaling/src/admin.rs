@@ -48,6 +48,8 @@ pub struct RoomView {
     pub num_participants: usize,
     /// Participants waiting in the lobby.
     pub num_waiting: usize,
+    /// The dominant speaker's identity.
+    pub active_speaker: Option<String>,
     /// Settings.
     #[serde(flatten)]
     pub settings: RoomSettings,

@@ -302,6 +302,21 @@ async fn sample_stats(inner: Arc<Inner>) {
     }
 }
 
+/// Splits an audio-level report by room.
+fn route_audio_levels(inner: &Inner, levels: &[switchboard_media::AudioLevel]) {
+    let mut by_room: std::collections::HashMap<RoomName, Vec<switchboard_media::AudioLevel>> = Default::default();
+    for l in levels {
+        if let Some(room) = inner.peers.get(&l.publisher).map(|r| r.value().clone()) {
+            by_room.entry(room).or_default().push(*l);
+        }
+    }
+    for (room, levels) in by_room {
+        if let Some(tx) = inner.rooms.get(&room).map(|t| t.value().clone()) {
+            let _ = tx.send(RoomCommand::Media(MediaEvent::AudioLevels { levels }));
+        }
+    }
+}
+
 /// Forwards each media event to the room owning its peer.
 async fn route_media_events(inner: Arc<Inner>, mut events: mpsc::UnboundedReceiver<MediaEvent>) {
     loop {
@@ -310,6 +325,10 @@ async fn route_media_events(inner: Arc<Inner>, mut events: mpsc::UnboundedReceiv
             () = inner.shutdown.cancelled() => None,
         };
         let Some(ev) = ev else { break };
+        if let MediaEvent::AudioLevels { levels } = &ev {
+            route_audio_levels(&inner, levels);
+            continue;
+        }
         let peer = match &ev {
             MediaEvent::LocalDescription { peer, .. }
             | MediaEvent::NegotiationFailed { peer, .. }

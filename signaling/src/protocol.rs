@@ -306,6 +306,11 @@ pub enum ServerMessage {
         /// What it returned (participant, participants, …).
         result: serde_json::Value,
     },
+    /// Who is speaking, loudest first (sent when the list or its order changes).
+    Speakers {
+        /// Speaking participants.
+        speakers: Vec<SpeakerInfo>,
+    },
     /// Connection quality changes.
     ConnectionQuality {
         /// One entry per participant whose quality changed.
@@ -344,6 +349,15 @@ pub enum Outbound {
         /// Close reason (short).
         reason: String,
     },
+}
+
+/// A speaking participant and its smoothed audio level (0–1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpeakerInfo {
+    /// Participant sid.
+    pub participant: ParticipantSid,
+    /// Linear level.
+    pub level: f32,
 }
 
 /// A participant's new connection quality.

@@ -82,7 +82,14 @@ impl Shard {
             debug!(peer = %id, track = %init.track_id, rid = ?init.rid, "ignoring extra layer");
             return;
         }
-        let Some(receiver) = peer.pc.rtp_receiver(init.receiver_id) else { return };
+        let Some(mut receiver) = peer.pc.rtp_receiver(init.receiver_id) else { return };
+        let audio_level_ext = receiver
+            .get_parameters()
+            .rtp_parameters
+            .header_extensions
+            .iter()
+            .find(|e| e.uri == crate::peer::AUDIO_LEVEL_URI)
+            .and_then(|e| u8::try_from(e.id).ok());
         let track = receiver.track();
         let kind = match track.kind() {
             RtpCodecKind::Audio => MediaKind::Audio,
@@ -116,6 +123,10 @@ impl Shard {
                 muted: false,
                 frames: 0,
                 frame_size: None,
+                audio_level_ext,
+                level_sum: 0.0,
+                voice_count: 0,
+                level_count: 0,
             },
         );
     }

@@ -17,6 +17,12 @@ impl Shard {
             return;
         }
         let keyframe = source.kind == MediaKind::Video && is_keyframe_start(&source.codec.mime_type, &packet.payload);
+        if let Some(byte) = source.audio_level_ext.and_then(|id| packet.header.get_extension(id)).and_then(|b| b.first().copied()) {
+            // RFC 6464: V flag, then the level in -dBov (0 loudest, 127 silence).
+            source.level_sum += 10f32.powf(-f32::from(byte & 0x7f) / 20.0);
+            source.voice_count += u32::from(byte >> 7);
+            source.level_count += 1;
+        }
         if source.kind == MediaKind::Video {
             source.frames += u64::from(packet.header.marker);
             if keyframe {
@@ -155,6 +161,24 @@ impl Shard {
             route.restart(now, source.codec.clock_rate, Some(source.kind));
             let source_id = route.source;
             self.request_keyframe(now, source_id);
+        }
+    }
+
+    /// Queues the mean audio level of every source that sent some since the last report.
+    pub(super) fn report_audio_levels(&mut self) {
+        let mut levels = Vec::new();
+        for (id, s) in self.sources.iter_mut().filter(|(_, s)| s.level_count > 0) {
+            let n = s.level_count as f32;
+            levels.push(crate::api::AudioLevel {
+                source: *id,
+                publisher: s.publisher,
+                level: if s.muted { 0.0 } else { s.level_sum / n },
+                voice: s.voice_count as f32 / n,
+            });
+            (s.level_sum, s.voice_count, s.level_count) = (0.0, 0, 0);
+        }
+        if !levels.is_empty() {
+            self.events.push_back(MediaEvent::AudioLevels { levels });
         }
     }
 }

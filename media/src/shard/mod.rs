@@ -69,6 +69,12 @@ pub(crate) struct Source {
     frames: u64,
     /// From the last VP8 keyframe.
     frame_size: Option<(u16, u16)>,
+    /// Negotiated id of the audio-level header extension, if any.
+    audio_level_ext: Option<u8>,
+    /// Audio levels since the last report: sum of linear levels, voice flags, packets.
+    level_sum: f32,
+    voice_count: u32,
+    level_count: u32,
 }
 
 /// One subscriber leg of a source.
@@ -217,6 +223,7 @@ impl Shard {
         }
         if self.next_housekeeping.is_some_and(|t| t <= now) {
             self.retry_keyframes(now);
+            self.report_audio_levels();
             self.next_housekeeping = None;
         }
         self.flush(now);

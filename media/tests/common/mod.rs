@@ -69,6 +69,12 @@ pub struct Net {
     pub counters: Arc<MediaCounters>,
 }
 
+pub const AUDIO_LEVEL: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+pub fn opus() -> RTCRtpCodec {
+    RTCRtpCodec { mime_type: "audio/opus".into(), clock_rate: 48_000, channels: 2, ..Default::default() }
+}
+
 pub fn vp8() -> RTCRtpCodec {
     RTCRtpCodec { mime_type: "video/VP8".into(), clock_rate: 90_000, ..Default::default() }
 }
@@ -93,6 +99,12 @@ pub fn client_pc_with(
     let se = se.build();
     let mut me = MediaEngine::default();
     me.register_default_codecs().unwrap();
+    me.register_header_extension(
+        rtc::rtp_transceiver::rtp_sender::RTCRtpHeaderExtensionCapability { uri: AUDIO_LEVEL.into() },
+        RtpCodecKind::Audio,
+        None,
+    )
+    .unwrap();
     let registry = register_default_interceptors(Registry::new(), &mut me)
         .unwrap()
         .with(Slot::from(14_000), KeyframeRequestTap::default());
@@ -185,6 +197,64 @@ impl Net {
         let desc = RTCSessionDescription::answer(answer).unwrap();
         self.clients[idx].pc.set_remote_description(self.now, desc).unwrap();
         idx
+    }
+
+    /// Adds a publisher client with one Opus track carrying RFC 6464 audio levels.
+    pub fn add_audio_publisher(&mut self, peer: PeerId) -> usize {
+        let addr = Self::client_addr(self.clients.len());
+        let mut pc = client_pc_with(self.now, addr, RTCConfigurationBuilder::new().build(), None);
+        let ssrc = 5000 + self.clients.len() as u32;
+        let track = MediaStreamTrack::new(
+            format!("stream-{ssrc}"),
+            format!("audio-{ssrc}"),
+            "mic".into(),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+                active: true,
+                codec: opus(),
+                ..Default::default()
+            }],
+        );
+        let sender = pc.add_track(track).unwrap();
+        let offer = pc.create_offer(None).unwrap();
+        pc.set_local_description(self.now, offer).unwrap();
+        let sdp = pc.local_description().unwrap().sdp;
+        self.clients.push(Client::new(addr, pc, Some(sender), ssrc));
+        let idx = self.clients.len() - 1;
+        self.command(MediaCommand::AddPeer { peer, role: switchboard_media::PeerRole::Publisher });
+        self.command(MediaCommand::ApplyOffer { peer, sdp });
+        let answer = self.take_description(peer, SdpKind::Answer);
+        let desc = RTCSessionDescription::answer(answer).unwrap();
+        self.clients[idx].pc.set_remote_description(self.now, desc).unwrap();
+        idx
+    }
+
+    /// Audio publisher `client` sends one Opus packet with audio level `dbov` (0 loud … 127 silent).
+    pub fn send_audio(&mut self, client: usize, dbov: u8) {
+        let now = self.now;
+        let c = &mut self.clients[client];
+        c.seq = c.seq.wrapping_add(1);
+        let sender_id = c.sender.expect("a publisher client");
+        let mut sender = c.pc.rtp_sender(sender_id).unwrap();
+        let ext = sender
+            .get_parameters()
+            .rtp_parameters
+            .header_extensions
+            .iter()
+            .find(|e| e.uri == AUDIO_LEVEL)
+            .map(|e| e.id as u8)
+            .expect("audio level negotiated");
+        let mut header = rtp::header::Header {
+            version: 2,
+            payload_type: 111,
+            sequence_number: c.seq,
+            timestamp: u32::from(c.seq) * 960,
+            ssrc: c.ssrc,
+            ..Default::default()
+        };
+        header.set_extension(ext, Bytes::copy_from_slice(&[0x80 | dbov])).unwrap();
+        sender.write_rtp(now, rtp::Packet { header, payload: Bytes::from_static(&[0xfc, 1, 2, 3]) }).unwrap();
     }
 
     /// Adds a subscriber client for shard peer `peer` (no tracks yet).

@@ -49,6 +49,7 @@ impl Room {
             MediaEvent::SourceOpened { source, publisher, remote_track_id, kind, mime_type } => {
                 self.on_source_opened(source, publisher, remote_track_id, kind, mime_type)
             }
+            MediaEvent::AudioLevels { levels } => self.on_audio_levels(levels),
             MediaEvent::SourceClosed { source, .. } => {
                 let Some((sid, track)) = self.sources.remove(&source) else { return };
                 if let Some(p) = self.participants.get_mut(&sid) {

@@ -183,6 +183,7 @@ impl Room {
             return;
         }
         let Some(mut p) = self.participants.remove(sid) else { return };
+        self.speakers.forget(sid);
         let _ = p.state.transition(CallState::Disconnected(reason));
         for peer in [p.publisher, p.subscriber] {
             self.inner.media.send(MediaCommand::ClosePeer { peer });

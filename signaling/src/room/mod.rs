@@ -10,6 +10,7 @@ mod client;
 mod media_events;
 mod membership;
 mod moderation;
+mod speakers;
 mod stats;
 
 use crate::admin::{AdminError, AdminOp, AdminReply, RoomSettings, RoomView};
@@ -86,6 +87,7 @@ pub(crate) struct Room {
     ended: bool,
     started: Instant,
     peak_participants: usize,
+    speakers: speakers::Speakers,
 }
 
 impl Room {
@@ -107,6 +109,7 @@ impl Room {
             ended: false,
             started: Instant::now(),
             peak_participants: 0,
+            speakers: Default::default(),
         }
     }
 
@@ -201,6 +204,7 @@ impl Room {
             created_at: self.created_at.clone(),
             num_participants: self.participants.len(),
             num_waiting: self.lobby.len(),
+            active_speaker: self.active_speaker(),
             settings: self.settings.clone(),
         }
     }

@@ -1,0 +1,139 @@
+//! Active speakers from RFC 6464 audio levels: a smoothed level per participant, the ordered
+//! list of those speaking (sent as `speakers` when it changes), and the dominant speaker, which
+//! changes only after leading for [`DOMINANCE_REPORTS`] consecutive reports.
+
+use super::*;
+use crate::events::EventKind;
+use crate::protocol::SpeakerInfo;
+use switchboard_media::AudioLevel;
+
+/// Mean linear level above which a participant counts as speaking (about -30 dBov).
+const SPEAKING: f32 = 0.03;
+/// Weight of the newest report in the smoothed level.
+const SMOOTHING: f32 = 0.5;
+/// Reports a new leader must lead before it becomes the dominant speaker.
+const DOMINANCE_REPORTS: u32 = 2;
+
+/// Speaker state of a room.
+#[derive(Default)]
+pub(crate) struct Speakers {
+    levels: HashMap<ParticipantSid, f32>,
+    announced: Vec<ParticipantSid>,
+    pub(crate) dominant: Option<ParticipantSid>,
+    challenger: Option<(ParticipantSid, u32)>,
+}
+
+impl Speakers {
+    /// Folds in one report; returns the new speaking list if it changed, and the new dominant
+    /// speaker if that changed.
+    pub(crate) fn update(&mut self, reported: &HashMap<ParticipantSid, f32>) -> (Option<Vec<(ParticipantSid, f32)>>, Option<ParticipantSid>) {
+        for (sid, level) in self.levels.iter_mut() {
+            let new = reported.get(sid).copied().unwrap_or(0.0);
+            *level = SMOOTHING * new + (1.0 - SMOOTHING) * *level;
+        }
+        for (sid, level) in reported {
+            self.levels.entry(sid.clone()).or_insert(*level);
+        }
+        self.levels.retain(|_, l| *l > 0.001);
+        let mut speaking: Vec<(ParticipantSid, f32)> =
+            self.levels.iter().filter(|(_, l)| **l >= SPEAKING).map(|(s, l)| (s.clone(), *l)).collect();
+        speaking.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let order: Vec<ParticipantSid> = speaking.iter().map(|(s, _)| s.clone()).collect();
+        let changed = (order != self.announced).then(|| {
+            self.announced = order;
+            speaking.clone()
+        });
+        let leader = speaking.first().map(|(s, _)| s.clone());
+        let mut new_dominant = None;
+        match leader {
+            Some(l) if Some(&l) != self.dominant.as_ref() => {
+                let count = match &self.challenger {
+                    Some((c, n)) if *c == l => n + 1,
+                    _ => 1,
+                };
+                if count >= DOMINANCE_REPORTS || self.dominant.is_none() {
+                    self.dominant = Some(l.clone());
+                    self.challenger = None;
+                    new_dominant = Some(l);
+                } else {
+                    self.challenger = Some((l, count));
+                }
+            }
+            _ => self.challenger = None,
+        }
+        (changed, new_dominant)
+    }
+
+    pub(crate) fn forget(&mut self, sid: &ParticipantSid) {
+        self.levels.remove(sid);
+        if self.dominant.as_ref() == Some(sid) {
+            self.dominant = None;
+        }
+    }
+}
+
+impl Room {
+    pub(super) fn on_audio_levels(&mut self, levels: Vec<AudioLevel>) {
+        let mut reported: HashMap<ParticipantSid, f32> = HashMap::new();
+        for l in levels {
+            if let Some((sid, _)) = self.sources.get(&l.source) {
+                let e = reported.entry(sid.clone()).or_insert(0.0);
+                *e = e.max(l.level);
+            }
+        }
+        let (changed, dominant) = self.speakers.update(&reported);
+        if let Some(list) = changed {
+            let speakers = list.into_iter().map(|(participant, level)| SpeakerInfo { participant, level }).collect();
+            self.broadcast(None, ServerMessage::Speakers { speakers });
+        }
+        if let Some(sid) = dominant {
+            let identity = self.participants.get(&sid).map(|p| p.member.identity.0.clone());
+            self.emit(EventKind::ActiveSpeakerChanged, identity.as_deref(), serde_json::json!({ "sid": sid }));
+        }
+    }
+
+    /// The dominant speaker's identity.
+    pub(super) fn active_speaker(&self) -> Option<String> {
+        let sid = self.speakers.dominant.as_ref()?;
+        self.participants.get(sid).map(|p| p.member.identity.0.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(pairs: &[(&str, f32)]) -> HashMap<ParticipantSid, f32> {
+        pairs.iter().map(|(s, l)| (ParticipantSid((*s).into()), *l)).collect()
+    }
+
+    #[test]
+    fn ordered_list_and_dominance_with_hysteresis() {
+        let mut s = Speakers::default();
+        let (list, dom) = s.update(&report(&[("a", 0.5), ("b", 0.1)]));
+        let names: Vec<_> = list.unwrap().into_iter().map(|(p, _)| p.0).collect();
+        assert_eq!(names, ["a", "b"], "loudest first");
+        assert_eq!(dom.unwrap().0, "a", "first leader becomes dominant at once");
+        // same order again: nothing to announce
+        assert_eq!(s.update(&report(&[("a", 0.5), ("b", 0.1)])), (None, None));
+        // b gets louder: the list changes, dominance needs two reports in a row
+        let (list, dom) = s.update(&report(&[("a", 0.01), ("b", 0.9)]));
+        assert!(list.is_some());
+        assert_eq!(dom, None, "one report is not enough");
+        let (_, dom) = s.update(&report(&[("a", 0.01), ("b", 0.9)]));
+        assert_eq!(dom.unwrap().0, "b");
+    }
+
+    #[test]
+    fn silence_decays_out_of_the_list() {
+        let mut s = Speakers::default();
+        s.update(&report(&[("a", 0.2)]));
+        let mut last = None;
+        for _ in 0..5 {
+            if let (Some(list), _) = s.update(&report(&[])) {
+                last = Some(list);
+            }
+        }
+        assert_eq!(last, Some(vec![]), "a quiet participant leaves the speaking list");
+    }
+}
