@@ -5,15 +5,25 @@
 import { Call } from './call.js';
 import { View } from './view.js';
 
+// 'idle' | 'joining' | 'lobby' (waiting for a moderator) | 'joined' | then how it ended:
+// 'left' (Leave), 'removed' (by a moderator, room ended, replaced…), 'denied' (from the lobby), 'error'.
 const store = {
-  state: 'idle', // 'idle' | 'joining' | 'joined' | 'left' | 'error'
+  state: 'idle',
   identity: null,
   participantSid: null,
   name: null,
-  room: null,
-  participants: {}, // sid -> { identity, name, tracks: { trackSid -> { kind, source, muted } } }
+  room: null, // current room name (changes when a moderator moves us)
+  // sid -> { identity, name, state, quality, tracks: { trackSid -> { kind, source, muted } } }
+  participants: {},
   publisher: null,
   subscriber: null,
+  muted: { audio: false, video: false }, // own media muted (by us or a moderator)
+  mutedBy: { audio: null, video: null }, // own kind -> moderator identity holding it muted, or null
+  onHold: false,
+  quality: null, // own connection quality from the server: 'excellent' | 'good' | 'poor' | 'lost'
+  speakers: [], // who speaks now, loudest first: [{ participant, level }]
+  notices: [], // every notice shown this session, oldest first: { kind, text }
+  lastData: null, // the last `data` message: { from, payload }
   timings: { wsOpen: null, firstFrameDecoded: null }, // performance.now() values
   lastError: null, // { code, message }
   join,
@@ -21,7 +31,11 @@ const store = {
 };
 window.switchboard = store;
 
-const view = new View(document, { onLeave: leave });
+const view = new View(document, {
+  onLeave: leave,
+  onToggleMuted: (kind) => call?.toggleMuted(kind),
+  onUnmuteAnswer: (track, accept) => call?.answerUnmute(track, accept),
+});
 let call = null;
 
 class TokenError extends Error {
@@ -57,7 +71,8 @@ function beginCall(name) {
   if (call && !call.finished) throw new Error('already in a call: leave first');
   Object.assign(store, {
     state: 'joining', identity: null, participantSid: null, name, room: null, participants: {},
-    timings: { wsOpen: null, firstFrameDecoded: null }, lastError: null,
+    muted: { audio: false, video: false }, mutedBy: { audio: null, video: null }, onHold: false,
+    quality: null, speakers: [], notices: [], lastData: null, timings: { wsOpen: null, firstFrameDecoded: null }, lastError: null,
   });
   view.joining();
   call = new Call(store, view);

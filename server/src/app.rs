@@ -1,13 +1,15 @@
 //! Starting and stopping the server: media shard, conference, HTTP listener, shutdown.
 
 use crate::config::Config;
+use crate::events::{EventService, EventServiceOptions, EventTasks};
 use crate::http;
 use crate::metrics::Metrics;
+use crate::store::{SqliteStore, Store, StoreHandle};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_media::{MediaConfig, MediaRuntime};
-use switchboard_signaling::{Conference, ConferenceOptions, RoomSettings};
+use switchboard_signaling::{Conference, ConferenceOptions, EventSink, RoomSettings};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -15,7 +17,13 @@ use tracing::{info, warn};
 pub(crate) struct AppState {
     pub(crate) config: Config,
     pub(crate) conference: Conference,
-    pub(crate) metrics: Metrics,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Where rooms send their events (also read for the dropped-events metric).
+    pub(crate) events: EventSink,
+    /// Numbered events: live subscriptions with replay, webhook counters.
+    pub(crate) event_service: EventService,
+    /// Events and session records.
+    pub(crate) store: StoreHandle,
     pub(crate) shutdown: CancellationToken,
 }
 
@@ -26,6 +34,7 @@ pub struct RunningServer {
     udp_addr: SocketAddr,
     http_task: tokio::task::JoinHandle<()>,
     media: MediaRuntime,
+    event_tasks: EventTasks,
 }
 
 /// Sets up `tracing` output (text or JSON) from `RUST_LOG`, default `info`.
@@ -36,8 +45,18 @@ pub fn init_logging(config: &Config) {
     let _ = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
 }
 
-/// Binds the sockets and starts every part of the server.
+/// Binds the sockets and starts every part of the server, keeping events and session records in
+/// the SQLite file `config.store_path`.
 pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
+    let path = config.store_path.clone();
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+        .await?
+        .map_err(|e| anyhow::anyhow!("cannot open the store {}: {e}", config.store_path.display()))?;
+    spawn_with_store(config, Arc::new(store)).await
+}
+
+/// Like [`spawn`], with another [`Store`] (an external database) instead of the SQLite file.
+pub async fn spawn_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<RunningServer> {
     if config.is_dev_mode() {
         warn!(
             api_key = crate::config::DEV_API_KEY,
@@ -57,6 +76,17 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
         .map_err(|e| anyhow::anyhow!("cannot bind the media socket {}: {e}", config.udp_addr()))?;
     let udp_addr = media_handle.local_addr();
     let shutdown = CancellationToken::new();
+    let metrics = Arc::new(Metrics::new(media_handle.clone()));
+    let store = StoreHandle::new(store);
+    let (event_service, events, event_tasks) = crate::events::start(EventServiceOptions {
+        store: store.clone(),
+        retention: Duration::from_secs(config.event_retention_s),
+        webhooks: config.webhooks.clone(),
+        api_secret: config.api_secret.clone(),
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot start the event service: {e}"))?;
+    let observer = metrics.clone();
     let conference = Conference::start(
         media_handle.clone(),
         media_events,
@@ -68,16 +98,25 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
                 empty_timeout_s: config.empty_timeout_s,
                 metadata: serde_json::Value::Null,
             },
+            events: events.clone(),
+            on_join_latency: Some(Arc::new(move |latency| observer.observe_join_latency(latency))),
             ..ConferenceOptions::default()
         },
         shutdown.child_token(),
     );
-    let metrics = Metrics::new(media_handle);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
     let http_addr = listener.local_addr()?;
-    let state = Arc::new(AppState { config, conference, metrics, shutdown: shutdown.clone() });
+    let state = Arc::new(AppState {
+        config,
+        conference,
+        metrics,
+        events,
+        event_service,
+        store,
+        shutdown: shutdown.clone(),
+    });
     let router = http::router(state.clone());
     let stop = shutdown.clone();
     let http_task = tokio::spawn(async move {
@@ -88,7 +127,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
         }
     });
     info!(http = %http_addr, udp = %udp_addr, "switchboard listening; open http://{http_addr}/");
-    Ok(RunningServer { state, http_addr, udp_addr, http_task, media })
+    Ok(RunningServer { state, http_addr, udp_addr, http_task, media, event_tasks })
 }
 
 impl RunningServer {
@@ -119,6 +158,8 @@ impl RunningServer {
         self.state.shutdown.cancel();
         let _ = self.http_task.await;
         self.state.conference.closed().await;
+        // After the rooms: their last events (departures, `room_ended`) are persisted and sent.
+        self.event_tasks.stop().await;
         let media = self.media;
         drop(self.state);
         // The shard stops once every handle is gone (conference, metrics).

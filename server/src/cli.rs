@@ -1,6 +1,12 @@
-//! Command line: `switchboard [serve]` runs the server, `switchboard token` signs a token.
-//! Every flag also reads a `SWITCHBOARD_*` environment variable; flags win over the environment,
-//! which wins over the config file.
+//! Command line: `switchboard [serve]` runs the server, `switchboard token` signs a token, and the
+//! admin subcommands ([`admin`]) call the admin API. Every flag also reads a `SWITCHBOARD_*`
+//! environment variable; flags win over the environment, which wins over the config file.
+
+pub mod admin;
+mod client;
+mod table;
+
+pub use client::{ApiClient, ClientError};
 
 use crate::auth::Claims;
 use crate::config::{Config, ConfigError};
@@ -28,6 +34,9 @@ pub enum Command {
     Serve,
     /// Sign a join token (or an admin token) locally and print it.
     Token(TokenArgs),
+    /// Admin API calls.
+    #[command(flatten)]
+    Admin(admin::AdminCommand),
 }
 
 /// `switchboard token` options.
@@ -86,6 +95,19 @@ pub struct Settings {
     /// Log format: text or json [default: text].
     #[arg(long, global = true, env = "SWITCHBOARD_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Browser origin allowed to call the HTTP API cross-origin (repeat or comma-separate; `*` for
+    /// any) [default: none, same-origin only].
+    #[arg(long = "cors-origin", global = true, env = "SWITCHBOARD_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// SQLite file for events and session records (`:memory:` for none) [default: switchboard.db].
+    #[arg(long, global = true, env = "SWITCHBOARD_STORE_PATH")]
+    pub store_path: Option<PathBuf>,
+    /// Seconds events are kept for replay [default: 86400].
+    #[arg(long, global = true, env = "SWITCHBOARD_EVENT_RETENTION_S")]
+    pub event_retention_s: Option<u64>,
+    /// Webhook endpoint receiving every event (repeat or comma-separate) [default: none].
+    #[arg(long = "webhook-url", global = true, env = "SWITCHBOARD_WEBHOOK_URLS", value_delimiter = ',')]
+    pub webhook_urls: Vec<String>,
 }
 
 impl Settings {
@@ -98,9 +120,27 @@ impl Settings {
         macro_rules! overlay {
             ($($field:ident),*) => { $( if let Some(v) = self.$field.clone() { c.$field = v; } )* };
         }
-        overlay!(bind, udp_port, udp_bind, api_key, api_secret, ice_timeout_s, empty_timeout_s, max_participants, log_format);
+        overlay!(
+            bind,
+            udp_port,
+            udp_bind,
+            api_key,
+            api_secret,
+            ice_timeout_s,
+            empty_timeout_s,
+            max_participants,
+            log_format,
+            store_path,
+            event_retention_s
+        );
         if !self.public_ip.is_empty() {
             c.public_ip = self.public_ip.clone();
+        }
+        if !self.cors_origins.is_empty() {
+            c.cors_origins = self.cors_origins.clone();
+        }
+        if !self.webhook_urls.is_empty() {
+            c.webhooks.urls = self.webhook_urls.clone();
         }
         c.validate()?;
         Ok(c)
@@ -149,5 +189,70 @@ mod tests {
         let claims = crate::auth::verify(&token(&config, &args), "devkey", "secret").unwrap();
         assert_eq!((claims.room.as_deref(), claims.sub.as_str(), claims.admin), (Some("r"), "bob", false));
         assert!(claims.exp - claims.nbf == 7200);
+    }
+
+    #[test]
+    fn cors_origins_come_from_repeated_flags() {
+        let cli = Cli::parse_from([
+            "switchboard",
+            "--cors-origin",
+            "https://a.example",
+            "--cors-origin",
+            "http://b.example:8080",
+        ]);
+        let c = cli.settings.load().unwrap();
+        assert_eq!(c.cors_origins, ["https://a.example", "http://b.example:8080"]);
+        let cli = Cli::parse_from(["switchboard", "--cors-origin", "not an origin"]);
+        assert!(cli.settings.load().is_err());
+    }
+
+    #[test]
+    fn store_and_webhook_flags_override_the_file() {
+        let cli = Cli::parse_from([
+            "switchboard",
+            "--store-path",
+            ":memory:",
+            "--event-retention-s",
+            "60",
+            "--webhook-url",
+            "http://127.0.0.1:9/a",
+            "--webhook-url",
+            "https://hooks.example.com/b",
+        ]);
+        let c = cli.settings.load().unwrap();
+        assert_eq!((c.store_path.to_str(), c.event_retention_s), (Some(":memory:"), 60));
+        assert_eq!(c.webhooks.urls, ["http://127.0.0.1:9/a", "https://hooks.example.com/b"]);
+        assert!(Cli::parse_from(["switchboard", "--webhook-url", "nope"]).settings.load().is_err());
+    }
+
+    #[test]
+    fn admin_subcommands_parse_as_documented() {
+        use admin::AdminCommand as A;
+        let parse = |args: &[&str]| Cli::try_parse_from([&["switchboard"], args].concat()).map(|c| c.command);
+        for args in [
+            &["rooms"][..],
+            &["rooms", "list", "--json"],
+            &["rooms", "create", "standup", "--lobby", "--max-participants", "10"],
+            &["rooms", "get", "standup"],
+            &["rooms", "end", "standup", "--url", "http://10.0.0.1:7880"],
+            &["participants", "standup"],
+            &["participants", "standup", "alice"],
+            &["mute", "standup", "alice", "--kind", "audio"],
+            &["mute", "standup", "alice", "--track", "TR_x", "--unmute"],
+            &["hold", "standup", "alice"],
+            &["resume", "standup", "alice"],
+            &["move", "standup", "alice", "--to", "breakout"],
+            &["kick", "standup", "alice", "--reason", "spam", "--ban"],
+            &["invite", "standup", "bob", "--name", "Bob", "--ttl", "1h"],
+            &["lobby", "standup"],
+            &["lobby", "standup", "admit", "carol"],
+            &["lobby", "standup", "deny", "carol"],
+            &["sessions"],
+        ] {
+            assert!(matches!(parse(args), Ok(Some(Command::Admin(_)))), "{args:?}");
+        }
+        assert!(matches!(parse(&["rooms"]), Ok(Some(Command::Admin(A::Rooms(_))))));
+        assert!(parse(&["mute", "standup", "alice", "--kind", "smell"]).is_err());
+        assert!(parse(&["move", "standup", "alice"]).is_err(), "--to is required");
     }
 }

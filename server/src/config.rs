@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The development API key, used when none is configured.
@@ -35,6 +35,66 @@ pub struct Config {
     pub max_participants: usize,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Browser origins (`https://dash.example.com`) allowed to call the HTTP API cross-origin, or
+    /// `*` for any; empty (the default) sends no CORS headers, so only same-origin pages can.
+    pub cors_origins: Vec<String>,
+    /// SQLite file holding events and session records, created if missing; `:memory:` keeps them
+    /// only while the process runs.
+    pub store_path: PathBuf,
+    /// Events are kept this long (seconds) for `Last-Event-ID` replay, then pruned. Session
+    /// records are kept.
+    pub event_retention_s: u64,
+    /// Webhook endpoints and how deliveries are retried (`[webhooks]`).
+    pub webhooks: WebhookConfig,
+}
+
+/// `[webhooks]`: every event is POSTed as signed JSON to each URL.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Endpoints (`http://` or `https://`); empty: no webhooks.
+    pub urls: Vec<String>,
+    /// Attempts per delivery, the first included.
+    pub max_attempts: u32,
+    /// Wait before the first retry (milliseconds); it doubles with every retry.
+    pub initial_backoff_ms: u64,
+    /// Timeout of one attempt (milliseconds).
+    pub timeout_ms: u64,
+    /// Deliveries that may wait; when full, new ones are dropped and counted.
+    pub queue_capacity: usize,
+    /// Deliveries in flight at once.
+    pub workers: usize,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self { urls: Vec::new(), max_attempts: 5, initial_backoff_ms: 500, timeout_ms: 5000, queue_capacity: 1024, workers: 4 }
+    }
+}
+
+impl WebhookConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for url in &self.urls {
+            let ok = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            if !ok {
+                return Err(ConfigError::Invalid(format!("webhooks.urls: {url:?} is not an http:// or https:// URL")));
+            }
+        }
+        let bad = |what: &str| Err(ConfigError::Invalid(format!("webhooks.{what}")));
+        if self.max_attempts == 0 {
+            return bad("max_attempts must be at least 1");
+        }
+        if self.timeout_ms == 0 {
+            return bad("timeout_ms must be at least 1");
+        }
+        if self.queue_capacity == 0 {
+            return bad("queue_capacity must be at least 1");
+        }
+        if !(1..=64).contains(&self.workers) {
+            return bad("workers must be 1–64");
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -50,6 +110,10 @@ impl Default for Config {
             empty_timeout_s: 20,
             max_participants: 0,
             log_format: "text".into(),
+            cors_origins: Vec::new(),
+            store_path: PathBuf::from("switchboard.db"),
+            event_retention_s: 86_400,
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -111,6 +175,21 @@ impl Config {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid(format!("log_format must be \"text\" or \"json\", not {:?}", self.log_format)));
         }
+        for origin in &self.cors_origins {
+            if !is_origin(origin) {
+                return Err(ConfigError::Invalid(format!(
+                    "cors_origins: {origin:?} is not an origin; write scheme://host[:port] without a path \
+                     (e.g. https://dash.example.com), or * for any"
+                )));
+            }
+        }
+        if self.event_retention_s == 0 {
+            return Err(ConfigError::Invalid("event_retention_s must be at least 1".into()));
+        }
+        if self.store_path.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid("store_path must not be empty (use :memory: for no file)".into()));
+        }
+        self.webhooks.validate()?;
         Ok(())
     }
 
@@ -123,6 +202,17 @@ impl Config {
     pub fn ice_timeout(&self) -> Duration {
         Duration::from_secs(self.ice_timeout_s.max(1))
     }
+}
+
+/// `*`, or `http(s)://host[:port]` with nothing after (browsers send origins in exactly this form).
+fn is_origin(s: &str) -> bool {
+    if s == "*" {
+        return true;
+    }
+    let Some(rest) = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")) else {
+        return false;
+    };
+    !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
 }
 
 #[cfg(test)]
@@ -145,6 +235,31 @@ mod tests {
         assert_eq!(c.public_ip.len(), 1);
         let err = Config::from_toml("udp_prot = 9000").unwrap_err();
         assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn cors_origins_must_be_bare_origins() {
+        let ok = Config::from_toml("cors_origins = [\"https://dash.example.com\", \"http://localhost:3000\"]").unwrap();
+        ok.validate().unwrap();
+        Config { cors_origins: vec!["*".into()], ..Config::default() }.validate().unwrap();
+        for bad in ["dash.example.com", "https://dash.example.com/", "https://", "ftp://x"] {
+            assert!(Config { cors_origins: vec![bad.into()], ..Config::default() }.validate().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn webhooks_table_parses_and_urls_are_checked() {
+        let c = Config::from_toml("[webhooks]\nurls = [\"https://hooks.example.com/sb\"]\nmax_attempts = 3\n").unwrap();
+        assert_eq!(c.webhooks.urls, ["https://hooks.example.com/sb"]);
+        assert_eq!((c.webhooks.max_attempts, c.webhooks.initial_backoff_ms), (3, 500));
+        c.validate().unwrap();
+        assert!(Config::from_toml("[webhooks]\nurl = []").unwrap_err().contains("unknown field"));
+        for bad in ["hooks.example.com", "ftp://x/y", "http://"] {
+            let c = Config { webhooks: WebhookConfig { urls: vec![bad.into()], ..WebhookConfig::default() }, ..Config::default() };
+            assert!(c.validate().is_err(), "{bad}");
+        }
+        let c = Config { event_retention_s: 0, ..Config::default() };
+        assert!(c.validate().is_err());
     }
 
     #[test]

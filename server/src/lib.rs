@@ -1,12 +1,15 @@
 //! The `switchboard` server: configuration, authentication, HTTP and WebSocket endpoints,
-//! metrics, and the wiring of signalling to the media shard.
+//! metrics, the event service with its store of events and session records, and the wiring of
+//! signalling to the media shard.
 
 pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod events;
 mod http;
 mod metrics;
+pub mod store;
 pub mod testing;
 
 pub use app::{spawn, RunningServer};

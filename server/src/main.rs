@@ -1,4 +1,4 @@
-//! The `switchboard` binary: parse the command line, then serve or sign a token.
+//! The `switchboard` binary: parse the command line, then serve, sign a token, or call the admin API.
 
 use clap::Parser;
 use switchboard::cli::{self, Cli, Command};
@@ -18,6 +18,18 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", cli::token(&config, &args));
             Ok(())
         }
+        Command::Admin(command) => match cli::admin::run(&config, command).await {
+            Ok(out) => {
+                if !out.is_empty() {
+                    println!("{out}");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!("switchboard: {e}");
+                std::process::exit(e.exit_code());
+            }
+        },
         Command::Serve => {
             switchboard::app::init_logging(&config);
             let server = switchboard::spawn(config).await?;

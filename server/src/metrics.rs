@@ -1,92 +1,209 @@
-//! Prometheus metrics: every metric name of the server is defined here.
+//! Prometheus metrics: every metric name of the server is defined here, and only here.
+//!
+//! Media counters live in the shard's atomics and conference counts in the rooms; both are read
+//! at scrape time. Counters of HTTP requests, WebSocket messages, join latency and webhook
+//! deliveries are updated where they happen, through the methods below.
 
-use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 use switchboard_media::{MediaCounters, MediaHandle};
 use switchboard_signaling::ConferenceSnapshot;
+
+/// Metric names (stable: dashboards and alerts depend on them).
+pub mod names {
+    /// Gauge: open rooms.
+    pub const ROOMS: &str = "switchboard_rooms";
+    /// Gauge by `state`: participants.
+    pub const PARTICIPANTS: &str = "switchboard_participants";
+    /// Gauge: published tracks.
+    pub const TRACKS: &str = "switchboard_tracks";
+    /// Gauge: live WebSocket sessions.
+    pub const SESSIONS: &str = "switchboard_sessions";
+    /// Gauge: PeerConnections on the media shard.
+    pub const MEDIA_PEERS: &str = "switchboard_media_peers";
+    /// Counter: RTP packets received from publishers.
+    pub const PACKETS_RECEIVED: &str = "switchboard_packets_received_total";
+    /// Counter: RTP packets forwarded to subscribers.
+    pub const PACKETS_FORWARDED: &str = "switchboard_packets_forwarded_total";
+    /// Counter: RTP payload bytes forwarded.
+    pub const BYTES_FORWARDED: &str = "switchboard_bytes_forwarded_total";
+    /// Counter by `reason`: packets not forwarded.
+    pub const PACKETS_DROPPED: &str = "switchboard_packets_dropped_total";
+    /// Counter by `direction` (`sent` to publishers, `received` from subscribers): NACKs.
+    pub const NACKS: &str = "switchboard_nacks_total";
+    /// Counter by `direction`: PLI/FIR keyframe requests.
+    pub const KEYFRAME_REQUESTS: &str = "switchboard_keyframe_requests_total";
+    /// Histogram: seconds from joining to connected media.
+    pub const JOIN_LATENCY: &str = "switchboard_join_latency_seconds";
+    /// Counter by `direction` and `type`: WebSocket messages.
+    pub const WS_MESSAGES: &str = "switchboard_ws_messages_total";
+    /// Counter by `route` and `status`: HTTP API requests.
+    pub const API_REQUESTS: &str = "switchboard_api_requests_total";
+    /// Counter by `result` (`delivered`, `failed`, `dropped`): webhook deliveries.
+    pub const WEBHOOK_DELIVERIES: &str = "switchboard_webhook_deliveries_total";
+    /// Counter: conference events dropped because the event queue was full.
+    pub const EVENTS_DROPPED: &str = "switchboard_events_dropped_total";
+}
 
 /// The server's metrics registry.
 pub(crate) struct Metrics {
     registry: Registry,
     media: MediaHandle,
+    rooms: IntGauge,
+    participants: IntGaugeVec,
+    tracks: IntGauge,
+    sessions: IntGauge,
+    media_peers: IntGauge,
     packets_received: IntCounter,
     packets_forwarded: IntCounter,
     bytes_forwarded: IntCounter,
     packets_dropped: IntCounterVec,
-    keyframe_requests: IntCounter,
-    plis_sent: IntCounter,
-    rooms: IntGauge,
-    participants: IntGauge,
-    sessions: IntGauge,
-    media_peers: IntGauge,
+    nacks: IntCounterVec,
+    keyframe_requests: IntCounterVec,
+    join_latency: Histogram,
+    ws_messages: IntCounterVec,
+    api_requests: IntCounterVec,
+    webhook_deliveries: IntCounterVec,
+    events_dropped: IntCounter,
 }
 
-fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
-    let c = IntCounter::new(name, help).expect("metric names are static and valid");
-    registry.register(Box::new(c.clone())).expect("each metric is registered once");
-    c
+fn register<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, metric: T) -> T {
+    r.register(Box::new(metric.clone())).expect("each metric is registered once");
+    metric
 }
 
-fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
-    let g = IntGauge::new(name, help).expect("metric names are static and valid");
-    registry.register(Box::new(g.clone())).expect("each metric is registered once");
-    g
+fn counter(r: &Registry, name: &str, help: &str) -> IntCounter {
+    register(r, IntCounter::new(name, help).expect("static metric"))
 }
 
-/// Counters are kept by the media shard in atomics; at scrape time the exported counter is
-/// advanced to the shard's value (it never goes back).
-fn sync(c: &IntCounter, value: &AtomicU64) {
-    let v = MediaCounters::get(value);
-    if v > c.get() {
-        c.inc_by(v - c.get());
+fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
+    register(r, IntGauge::new(name, help).expect("static metric"))
+}
+
+fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    register(r, IntCounterVec::new(Opts::new(name, help), labels).expect("static metric"))
+}
+
+/// Advances an exported counter to a value kept elsewhere (it never goes back).
+fn sync(c: &IntCounter, value: u64) {
+    if value > c.get() {
+        c.inc_by(value - c.get());
     }
+}
+
+fn sync_atomic(c: &IntCounter, value: &AtomicU64) {
+    sync(c, MediaCounters::get(value));
 }
 
 impl Metrics {
     pub(crate) fn new(media: MediaHandle) -> Self {
+        use names::*;
         let r = Registry::new();
-        let packets_dropped = IntCounterVec::new(
-            Opts::new("switchboard_packets_dropped_total", "RTP packets not forwarded, by reason"),
-            &["reason"],
-        )
-        .expect("static metric");
-        r.register(Box::new(packets_dropped.clone())).expect("registered once");
+        let join_latency = HistogramOpts::new(JOIN_LATENCY, "Seconds from joining to connected media")
+            .buckets(vec![0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0]);
         Self {
-            packets_received: counter(&r, "switchboard_packets_received_total", "RTP packets received from publishers"),
-            packets_forwarded: counter(&r, "switchboard_packets_forwarded_total", "RTP packets forwarded to subscribers"),
-            bytes_forwarded: counter(&r, "switchboard_bytes_forwarded_total", "RTP payload bytes forwarded to subscribers"),
-            keyframe_requests: counter(&r, "switchboard_keyframe_requests_received_total", "PLI/FIR received from subscribers"),
-            plis_sent: counter(&r, "switchboard_plis_sent_total", "PLIs sent to publishers"),
-            rooms: gauge(&r, "switchboard_rooms", "Open rooms"),
-            participants: gauge(&r, "switchboard_participants", "Participants in all rooms"),
-            sessions: gauge(&r, "switchboard_sessions", "Live WebSocket sessions"),
-            media_peers: gauge(&r, "switchboard_media_peers", "PeerConnections on the media shard"),
-            packets_dropped,
+            rooms: gauge(&r, ROOMS, "Open rooms"),
+            participants: register(
+                &r,
+                IntGaugeVec::new(Opts::new(PARTICIPANTS, "Participants by call state"), &["state"]).expect("static metric"),
+            ),
+            tracks: gauge(&r, TRACKS, "Published tracks"),
+            sessions: gauge(&r, SESSIONS, "Live WebSocket sessions"),
+            media_peers: gauge(&r, MEDIA_PEERS, "PeerConnections on the media shard"),
+            packets_received: counter(&r, PACKETS_RECEIVED, "RTP packets received from publishers"),
+            packets_forwarded: counter(&r, PACKETS_FORWARDED, "RTP packets forwarded to subscribers"),
+            bytes_forwarded: counter(&r, BYTES_FORWARDED, "RTP payload bytes forwarded to subscribers"),
+            packets_dropped: counter_vec(&r, PACKETS_DROPPED, "RTP packets not forwarded, by reason", &["reason"]),
+            nacks: counter_vec(&r, NACKS, "NACKs sent to publishers and received from subscribers", &["direction"]),
+            keyframe_requests: counter_vec(&r, KEYFRAME_REQUESTS, "PLI/FIR keyframe requests", &["direction"]),
+            join_latency: register(&r, Histogram::with_opts(join_latency).expect("static metric")),
+            ws_messages: counter_vec(&r, WS_MESSAGES, "WebSocket messages by direction and type", &["direction", "type"]),
+            api_requests: counter_vec(&r, API_REQUESTS, "HTTP API requests by route and status", &["route", "status"]),
+            webhook_deliveries: counter_vec(&r, WEBHOOK_DELIVERIES, "Webhook deliveries by result", &["result"]),
+            events_dropped: counter(&r, EVENTS_DROPPED, "Conference events dropped on a full queue"),
             registry: r,
             media,
         }
     }
 
+    /// A participant's media connected `latency` after it joined.
+    pub(crate) fn observe_join_latency(&self, latency: Duration) {
+        self.join_latency.observe(latency.as_secs_f64());
+    }
+
+    /// One WebSocket message (`direction` is `in` or `out`).
+    pub(crate) fn count_ws_message(&self, direction: &str, kind: &str) {
+        self.ws_messages.with_label_values(&[direction, kind]).inc();
+    }
+
+    /// One HTTP API request, by matched route template and status code.
+    pub(crate) fn count_api_request(&self, route: &str, status: u16) {
+        self.api_requests.with_label_values(&[route, &status.to_string()]).inc();
+    }
+
+    /// One webhook delivery outcome (`delivered`, `failed`, `dropped`).
+    pub(crate) fn count_webhook(&self, result: &str) {
+        self.webhook_deliveries.with_label_values(&[result]).inc();
+    }
+
     /// The text exposition of every metric, refreshed from the shard and the conference.
-    pub(crate) fn render(&self, snapshot: &ConferenceSnapshot) -> String {
+    pub(crate) fn render(&self, snapshot: &ConferenceSnapshot, events_dropped: u64) -> String {
         let m = self.media.counters();
-        sync(&self.packets_received, &m.packets_received);
-        sync(&self.packets_forwarded, &m.packets_forwarded);
-        sync(&self.bytes_forwarded, &m.bytes_forwarded);
-        sync(&self.keyframe_requests, &m.keyframe_requests_received);
-        sync(&self.plis_sent, &m.plis_sent);
+        sync_atomic(&self.packets_received, &m.packets_received);
+        sync_atomic(&self.packets_forwarded, &m.packets_forwarded);
+        sync_atomic(&self.bytes_forwarded, &m.bytes_forwarded);
+        sync_atomic(&self.keyframe_requests.with_label_values(&["received"]), &m.keyframe_requests_received);
+        sync_atomic(&self.keyframe_requests.with_label_values(&["sent"]), &m.plis_sent);
         for (reason, value) in m.dropped_by_reason() {
-            let c = self.packets_dropped.with_label_values(&[reason]);
-            if value > c.get() {
-                c.inc_by(value - c.get());
-            }
+            sync(&self.packets_dropped.with_label_values(&[reason]), value);
         }
+        sync(&self.nacks.with_label_values(&["sent"]), snapshot.nacks_sent);
+        sync(&self.nacks.with_label_values(&["received"]), snapshot.nacks_received);
+        sync(&self.events_dropped, events_dropped);
         self.rooms.set(snapshot.rooms as i64);
-        self.participants.set(snapshot.participants as i64);
+        for state in ["lobby", "joining", "connected", "on_hold"] {
+            let n = snapshot.participants_by_state.get(state).copied().unwrap_or(0);
+            self.participants.with_label_values(&[state]).set(n as i64);
+        }
+        self.tracks.set(snapshot.tracks as i64);
         self.sessions.set(snapshot.sessions as i64);
         self.media_peers.set(snapshot.media.peers as i64);
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_a_valid_prometheus_name_with_the_prefix() {
+        let all = [
+            names::ROOMS,
+            names::PARTICIPANTS,
+            names::TRACKS,
+            names::SESSIONS,
+            names::MEDIA_PEERS,
+            names::PACKETS_RECEIVED,
+            names::PACKETS_FORWARDED,
+            names::BYTES_FORWARDED,
+            names::PACKETS_DROPPED,
+            names::NACKS,
+            names::KEYFRAME_REQUESTS,
+            names::JOIN_LATENCY,
+            names::WS_MESSAGES,
+            names::API_REQUESTS,
+            names::WEBHOOK_DELIVERIES,
+            names::EVENTS_DROPPED,
+        ];
+        for n in all {
+            assert!(n.starts_with("switchboard_"), "{n}");
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
+        }
     }
 }

@@ -22,16 +22,26 @@ pub struct Snapshot {
     pub session_tasks: usize,
 }
 
-/// Starts a server on 127.0.0.1 with ephemeral ports, dev credentials, a 3 s ICE timeout and
-/// rooms that close as soon as they are empty.
-pub async fn spawn_test_server() -> anyhow::Result<RunningServer> {
-    let config = Config {
-        bind: "127.0.0.1:0".parse()?,
+/// The test configuration: 127.0.0.1 with ephemeral ports, dev credentials, a 3 s ICE timeout,
+/// rooms that close as soon as they are empty, and an in-memory store.
+pub fn test_config() -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().expect("a valid literal address"),
         udp_port: 0,
         ice_timeout_s: 3,
         empty_timeout_s: 0,
+        store_path: ":memory:".into(),
         ..Config::default()
-    };
+    }
+}
+
+/// Starts a server with [`test_config`].
+pub async fn spawn_test_server() -> anyhow::Result<RunningServer> {
+    crate::spawn(test_config()).await
+}
+
+/// Starts a server with `config` (start from [`test_config`] to keep ports ephemeral).
+pub async fn spawn_test_server_with(config: Config) -> anyhow::Result<RunningServer> {
     crate::spawn(config).await
 }
 
@@ -50,6 +60,11 @@ impl RunningServer {
     /// The server's API key.
     pub fn api_key(&self) -> &str {
         &self.state.config.api_key
+    }
+
+    /// Webhook delivery counts.
+    pub fn webhook_stats(&self) -> crate::events::WebhookStats {
+        self.state.event_service.webhook_stats()
     }
 
     /// Live object counts.

@@ -19,7 +19,7 @@ use tokio_util::task::TaskTracker;
 use tracing::warn;
 
 /// Limits and defaults of the conference.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ConferenceOptions {
     /// Settings of rooms created by a join or without explicit values.
     pub default_room: RoomSettings,
@@ -27,7 +27,12 @@ pub struct ConferenceOptions {
     pub events: EventSink,
     /// How often media statistics are sampled (bitrates, loss, quality).
     pub stats_interval: Duration,
+    /// Told how long each participant took from joining to connected media (for metrics).
+    pub on_join_latency: Option<JoinLatencyObserver>,
 }
+
+/// Receives join latencies.
+pub type JoinLatencyObserver = Arc<dyn Fn(Duration) + Send + Sync>;
 
 impl Default for ConferenceOptions {
     fn default() -> Self {
@@ -41,6 +46,7 @@ impl Default for ConferenceOptions {
             },
             events: EventSink::default(),
             stats_interval: Duration::from_secs(2),
+            on_join_latency: None,
         }
     }
 }
@@ -80,13 +86,21 @@ pub enum JoinError {
     ShuttingDown,
 }
 
-/// Counts of live objects, for leak checks and the admin API.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Counts of live objects, for leak checks, metrics and the admin API.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConferenceSnapshot {
     /// Open rooms (room tasks).
     pub rooms: usize,
-    /// Participants in all rooms.
+    /// Participants in all rooms (lobby excluded).
     pub participants: usize,
+    /// Participants by call state (`lobby`, `joining`, `connected`, `on_hold`).
+    pub participants_by_state: std::collections::BTreeMap<&'static str, usize>,
+    /// Published tracks.
+    pub tracks: usize,
+    /// NACKs sent to publishers so far.
+    pub nacks_sent: u64,
+    /// NACKs received from subscribers so far.
+    pub nacks_received: u64,
     /// Live sessions (WebSocket handlers holding a [`Session`]).
     pub sessions: usize,
     /// Media shard objects.
@@ -104,6 +118,10 @@ pub(crate) struct Inner {
     pub(crate) shutdown: CancellationToken,
     next_peer: AtomicU64,
     sessions: AtomicUsize,
+    /// NACKs we sent to publishers, summed from stream statistics.
+    pub(crate) nacks_to_publishers: AtomicU64,
+    /// NACKs subscribers sent us, summed from stream statistics.
+    pub(crate) nacks_from_subscribers: AtomicU64,
     tasks: TaskTracker,
 }
 
@@ -136,6 +154,8 @@ impl Conference {
             shutdown,
             next_peer: AtomicU64::new(1),
             sessions: AtomicUsize::new(0),
+            nacks_to_publishers: AtomicU64::new(0),
+            nacks_from_subscribers: AtomicU64::new(0),
             tasks: TaskTracker::new(),
         });
         inner.tasks.spawn(route_media_events(inner.clone(), events));
@@ -226,18 +246,25 @@ impl Conference {
     /// Live object counts.
     pub async fn snapshot(&self) -> ConferenceSnapshot {
         let senders: Vec<_> = self.inner.rooms.iter().map(|r| r.value().clone()).collect();
-        let mut participants = 0;
+        let mut snapshot = ConferenceSnapshot { rooms: senders.len(), ..Default::default() };
         for tx in &senders {
             let (reply, rx) = oneshot::channel();
             if tx.send(RoomCommand::Count { reply }).is_ok() {
-                participants += rx.await.unwrap_or(0);
+                if let Ok(counts) = rx.await {
+                    snapshot.participants += counts.participants;
+                    snapshot.tracks += counts.tracks;
+                    for (state, n) in counts.by_state {
+                        *snapshot.participants_by_state.entry(state).or_default() += n;
+                    }
+                }
             }
         }
         ConferenceSnapshot {
-            rooms: senders.len(),
-            participants,
+            nacks_sent: self.inner.nacks_to_publishers.load(Ordering::Relaxed),
+            nacks_received: self.inner.nacks_from_subscribers.load(Ordering::Relaxed),
             sessions: self.inner.sessions.load(Ordering::Relaxed),
             media: self.inner.media.snapshot().await.unwrap_or_default(),
+            ..snapshot
         }
     }
 

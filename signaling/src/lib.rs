@@ -19,7 +19,7 @@ pub use admin::{
 };
 pub use call_state::{CallState, DisconnectReason};
 pub use events::{ConferenceEvent, EventKind, EventSink};
-pub use conference::{Conference, ConferenceOptions, ConferenceSnapshot, JoinError, JoinRequest, Session};
+pub use conference::{Conference, ConferenceOptions, JoinLatencyObserver, ConferenceSnapshot, JoinError, JoinRequest, Session};
 pub use ids::{Identity, ParticipantSid, RoomName, TrackSid};
 pub use permissions::Permissions;
 pub use protocol::{ClientMessage, ErrorCode, Outbound, ServerMessage, PROTOCOL_VERSION};

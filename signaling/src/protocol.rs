@@ -70,6 +70,23 @@ pub enum ClientMessage {
     },
 }
 
+impl ClientMessage {
+    /// The `type` name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMessage::PublishOffer { .. } => "publish_offer",
+            ClientMessage::SubscribeAnswer { .. } => "subscribe_answer",
+            ClientMessage::IceCandidate { .. } => "ice_candidate",
+            ClientMessage::SetTrackMuted { .. } => "set_track_muted",
+            ClientMessage::UnmuteResponse { .. } => "unmute_response",
+            ClientMessage::SendData { .. } => "send_data",
+            ClientMessage::Moderate(_) => "moderate",
+            ClientMessage::Leave => "leave",
+            ClientMessage::Ping { .. } => "ping",
+        }
+    }
+}
+
 /// Which PeerConnection a candidate is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -331,6 +348,35 @@ pub enum ServerMessage {
 }
 
 impl ServerMessage {
+    /// The `type` name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServerMessage::Joined { .. } => "joined",
+            ServerMessage::PublishAnswer { .. } => "publish_answer",
+            ServerMessage::SubscribeOffer { .. } => "subscribe_offer",
+            ServerMessage::ParticipantJoined { .. } => "participant_joined",
+            ServerMessage::ParticipantLeft { .. } => "participant_left",
+            ServerMessage::TrackPublished { .. } => "track_published",
+            ServerMessage::TrackUnpublished { .. } => "track_unpublished",
+            ServerMessage::ParticipantUpdated { .. } => "participant_updated",
+            ServerMessage::TrackMuted { .. } => "track_muted",
+            ServerMessage::UnmuteRequested { .. } => "unmute_requested",
+            ServerMessage::OnHold { .. } => "on_hold",
+            ServerMessage::Resumed { .. } => "resumed",
+            ServerMessage::Moved { .. } => "moved",
+            ServerMessage::Data { .. } => "data",
+            ServerMessage::LobbyWaiting { .. } => "lobby_waiting",
+            ServerMessage::Admitted => "admitted",
+            ServerMessage::Denied => "denied",
+            ServerMessage::Removed { .. } => "removed",
+            ServerMessage::ModerateResult { .. } => "moderate_result",
+            ServerMessage::Speakers { .. } => "speakers",
+            ServerMessage::ConnectionQuality { .. } => "connection_quality",
+            ServerMessage::Pong { .. } => "pong",
+            ServerMessage::Error { .. } => "error",
+        }
+    }
+
     /// An `error` message.
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
         ServerMessage::Error { code, message: message.into() }
@@ -484,6 +530,15 @@ mod tests {
         assert_eq!(code(r#"{"type":"subscribe_answer"}"#), ErrorCode::InvalidMessage);
         assert_eq!(code(r#"{"type":"subscribe_answer","sdp":5}"#), ErrorCode::InvalidMessage);
         assert_eq!(code(&format!(r#"{{"type":"ping","x":"{}"}}"#, "a".repeat(MAX_FRAME_BYTES))), ErrorCode::MessageTooLarge);
+    }
+
+    #[test]
+    fn kind_matches_the_serialized_type() {
+        let msgs = [ServerMessage::error(ErrorCode::Internal, "x"), ServerMessage::Admitted, ServerMessage::Pong { ts: None }];
+        for m in msgs {
+            assert_eq!(serde_json::to_value(&m).unwrap()["type"], m.kind());
+        }
+        assert_eq!(parse_client_message(r#"{"type":"leave"}"#).unwrap().kind(), "leave");
     }
 
     #[test]

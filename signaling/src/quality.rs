@@ -52,8 +52,10 @@ pub(crate) struct StreamMeter {
 }
 
 impl StreamMeter {
-    /// Takes a new sample; rates cover the time since the previous one.
-    pub(crate) fn update(&mut self, now: Instant, s: &TrackStats) {
+    /// Takes a new sample; rates cover the time since the previous one. Returns how many NACKs
+    /// the stream counted since the previous sample.
+    pub(crate) fn update(&mut self, now: Instant, s: &TrackStats) -> u64 {
+        let new_nacks = u64::from(s.nack_count.saturating_sub(self.prev.as_ref().map_or(0, |(_, p)| p.nack_count)));
         let (dt, d_bytes, d_packets, d_lost, d_frames) = match &self.prev {
             Some((t, p)) => (
                 now.saturating_duration_since(*t).as_secs_f64(),
@@ -88,6 +90,7 @@ impl StreamMeter {
             frames_per_second: (s.frames > 0).then(|| rate(d_frames)),
         });
         self.prev = Some((now, s.clone()));
+        new_nacks
     }
 
     /// Quality of the last interval, and whether anything arrived in it.

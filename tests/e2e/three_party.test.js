@@ -8,7 +8,7 @@ const { setTimeout: sleep } = require('node:timers/promises');
 const { after, before, describe, it } = require('node:test');
 const {
   artifactsDir, inboundStreams, joinThroughForm, launchParticipant, metricSum,
-  selectedRemoteCandidates, startServer, waitFor, waitJoined,
+  selectedRemoteCandidates, startServer, waitFor, waitJoined, waitTileGone,
 } = require('./lib/harness');
 
 const HTTP_PORT = 7880;
@@ -104,12 +104,12 @@ describe('three participants in one room', { timeout: 180_000 }, () => {
     await carol.page.getByRole('button', { name: 'Leave' }).click();
     await carol.page.waitForFunction(() => window.switchboard.state === 'left', null, { timeout: 5000 });
     assert.ok(await carol.page.getByRole('button', { name: 'Join' }).isVisible(), 'Carol is back at the form');
-    await Promise.all(['Alice', 'Bob'].map((name) => waitGone(people[name].page, carol.sid, 5000)));
+    await Promise.all(['Alice', 'Bob'].map((name) => waitTileGone(people[name].page, carol.sid, 5000)));
   });
 
   it('a participant whose browser is killed disappears within 5 s', async () => {
     people.Bob.kill();
-    await waitGone(people.Alice.page, people.Bob.sid, 5000);
+    await waitTileGone(people.Alice.page, people.Bob.sid, 5000);
     assert.deepEqual(await people.Alice.page.evaluate(() => Object.keys(window.switchboard.participants)), [],
       'Alice is alone in the room');
   });
@@ -125,12 +125,3 @@ describe('three participants in one room', { timeout: 180_000 }, () => {
     assert.equal(Object.keys(firstFrameMs).length, 3, 'a first-frame time for every page');
   });
 });
-
-/** Waits until the page shows no tile for `sid` and its client state no longer lists it. */
-function waitGone(page, sid, timeout) {
-  return page.waitForFunction(
-    (sid) => !document.querySelector(`#grid .tile[data-sid="${CSS.escape(sid)}"]`)
-      && !(sid in window.switchboard.participants),
-    sid, { timeout },
-  );
-}

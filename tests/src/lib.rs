@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use peer::{
-    ConnectionStates, MediaKind, ParticipantConfig, PublishedTrackInfo, ReceivedTrack,
+    ArrivalGap, ConnectionStates, MediaKind, ParticipantConfig, PublishedTrackInfo, ReceivedTrack,
     TestParticipant,
 };
 pub use signal::{Message, SignalClient, SignalReceiver, SignalSender};

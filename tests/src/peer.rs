@@ -118,6 +118,28 @@ impl Default for ParticipantConfig {
     }
 }
 
+/// Inter-arrival silences at least this long are recorded in [`ReceivedTrack::gaps`].
+pub const ARRIVAL_GAP_THRESHOLD: Duration = Duration::from_millis(250);
+
+/// Most [`ArrivalGap`]s kept per track (the first ones).
+const MAX_ARRIVAL_GAPS: usize = 64;
+
+/// A silence of at least [`ARRIVAL_GAP_THRESHOLD`] in a received track (e.g. a mute, hold or
+/// pause), described by the first packet after it.
+#[derive(Debug, Clone)]
+pub struct ArrivalGap {
+    /// Time between the last packet before the silence and the first one after it.
+    pub silence: Duration,
+    /// Arrival of the first packet after the silence.
+    pub at: Instant,
+    /// That packet's sequence number was the previous one + 1 (mod 2^16).
+    pub seq_continuous: bool,
+    /// Its RTP timestamp minus the previous packet's (wrapping, as a signed difference).
+    pub ts_delta: i64,
+    /// Video: that packet starts a VP8 keyframe. Audio: always false.
+    pub keyframe_start: bool,
+}
+
 /// Receive statistics of one remote track (a snapshot; see [`TestParticipant::received`]).
 #[derive(Debug, Clone)]
 pub struct ReceivedTrack {
@@ -175,6 +197,8 @@ pub struct ReceivedTrack {
     pub max_latency_micros: u64,
     /// The track ended (`OnEnded` or poll end).
     pub ended: bool,
+    /// Silences of at least [`ARRIVAL_GAP_THRESHOLD`] between two packets, in order.
+    pub gaps: Vec<ArrivalGap>,
 }
 
 impl ReceivedTrack {
@@ -209,6 +233,7 @@ impl ReceivedTrack {
             stamp_origins: vec![],
             max_latency_micros: 0,
             ended: false,
+            gaps: vec![],
         }
     }
 
@@ -438,6 +463,11 @@ impl Inner {
         let s = &mut rec.stats;
         let h = &pkt.header;
         let first = s.packets == 0;
+        let silence = s
+            .last_packet_at
+            .map(|t| now.saturating_duration_since(t))
+            .filter(|d| *d >= ARRIVAL_GAP_THRESHOLD);
+        let (prev_seq, prev_ts) = (st.last_seq, st.last_ts);
         s.packets += 1;
         s.bytes += pkt.payload.len() as u64;
         if !s.ssrcs_seen.contains(&h.ssrc) {
@@ -524,6 +554,23 @@ impl Inner {
                 s.max_latency_micros = s.max_latency_micros.max(latency);
             }
             Some(Err(_)) | None => s.stamps_bad += 1,
+        }
+
+        if let Some(silence) = silence {
+            if s.gaps.len() < MAX_ARRIVAL_GAPS {
+                let keyframe_start = s.kind == MediaKind::Video
+                    && media::parse_vp8(&pkt.payload).is_some_and(|i| i.frame_start && i.keyframe);
+                s.gaps.push(ArrivalGap {
+                    silence,
+                    at: now,
+                    seq_continuous: prev_seq
+                        .is_some_and(|last| h.sequence_number == last.wrapping_add(1)),
+                    ts_delta: prev_ts
+                        .map(|last| i64::from(h.timestamp.wrapping_sub(last) as i32))
+                        .unwrap_or(0),
+                    keyframe_start,
+                });
+            }
         }
     }
 
@@ -933,6 +980,18 @@ impl TestParticipant {
     ) -> Result<TestParticipant> {
         let url = ws_url(http_base, token);
         let (client, joined) = SignalClient::connect(&url).await?;
+        Self::from_joined(client, joined, config).await
+    }
+
+    /// Builds a participant on a connection that has already received `joined` (e.g. after
+    /// waiting in a lobby with a [`SignalClient`]): builds both PCs and starts answering
+    /// subscriber offers. Messages `client` has not read yet are handled as usual; `joined` is
+    /// recorded as the first message.
+    pub async fn from_joined(
+        client: SignalClient,
+        joined: Joined,
+        config: ParticipantConfig,
+    ) -> Result<TestParticipant> {
         let (sender, receiver) = client.split();
         let inner = Arc::new(Inner::default());
         inner
@@ -1218,6 +1277,16 @@ impl TestParticipant {
             .collect()
     }
 
+    /// Packets received so far from publisher `sid` on tracks of `kind` (summed over every
+    /// such track, e.g. after a renegotiation).
+    pub fn packets_from(&self, sid: &str, kind: MediaKind) -> u64 {
+        self.received()
+            .iter()
+            .filter(|t| t.stream_id == sid && t.kind == kind)
+            .map(|t| t.packets)
+            .sum()
+    }
+
     /// Waits until `pred(received())` holds; returns that snapshot, or an error showing the last
     /// one.
     pub async fn wait_for(
@@ -1282,6 +1351,36 @@ impl TestParticipant {
                     "{}: no matching message within {timeout:?}; got: {:?}",
                     self.identity(),
                     self.all_messages()
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// How many JSON messages were received so far (an index for
+    /// [`wait_for_message_after`](Self::wait_for_message_after)).
+    pub fn message_count(&self) -> usize {
+        self.messages().len()
+    }
+
+    /// Like [`wait_for_message`](Self::wait_for_message), but only considers the JSON messages
+    /// from index `from` on (see [`message_count`](Self::message_count)).
+    pub async fn wait_for_message_after(
+        &self,
+        from: usize,
+        mut pred: impl FnMut(&Value) -> bool,
+        timeout: Duration,
+    ) -> Result<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(m) = self.messages().into_iter().skip(from).find(|m| pred(m)) {
+                return Ok(m);
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{}: no matching message (after #{from}) within {timeout:?}; got: {:?}",
+                    self.identity(),
+                    self.messages().into_iter().skip(from).collect::<Vec<_>>()
                 );
             }
             tokio::time::sleep(POLL).await;

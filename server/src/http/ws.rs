@@ -7,6 +7,7 @@
 
 use crate::app::AppState;
 use crate::auth::verify;
+use crate::metrics::Metrics;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -41,7 +42,8 @@ pub(crate) async fn upgrade(
         .on_upgrade(move |socket| session(socket, query.get("access_token").cloned(), state))
 }
 
-async fn send_json(socket: &mut WebSocket, msg: &ServerMessage) -> bool {
+async fn send_json(socket: &mut WebSocket, metrics: &Metrics, msg: &ServerMessage) -> bool {
+    metrics.count_ws_message("out", msg.kind());
     match serde_json::to_string(msg) {
         Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
         Err(_) => false,
@@ -53,22 +55,22 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-async fn refuse(mut socket: WebSocket, code: ErrorCode, message: String, close_code: u16) {
-    send_json(&mut socket, &ServerMessage::Error { code, message }).await;
+async fn refuse(mut socket: WebSocket, metrics: &Metrics, code: ErrorCode, message: String, close_code: u16) {
+    send_json(&mut socket, metrics, &ServerMessage::Error { code, message }).await;
     close(&mut socket, close_code, "refused").await;
 }
 
 async fn session(socket: WebSocket, token: Option<String>, state: Arc<AppState>) {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return refuse(socket, ErrorCode::TokenMissing, "no access_token query parameter".into(), 4001).await;
+        return refuse(socket, &state.metrics, ErrorCode::TokenMissing, "no access_token query parameter".into(), 4001).await;
     };
     let c = &state.config;
     let claims = match verify(&token, &c.api_key, &c.api_secret) {
         Ok(claims) => claims,
-        Err(e) => return refuse(socket, e.code, e.message, 4001).await,
+        Err(e) => return refuse(socket, &state.metrics, e.code, e.message, 4001).await,
     };
     let Some(room) = claims.room.filter(|r| !r.is_empty()) else {
-        return refuse(socket, ErrorCode::RoomMissing, "the token names no room; mint a join token".into(), 4001).await;
+        return refuse(socket, &state.metrics, ErrorCode::RoomMissing, "the token names no room; mint a join token".into(), 4001).await;
     };
     let request = JoinRequest {
         room: RoomName(room),
@@ -81,16 +83,16 @@ async fn session(socket: WebSocket, token: Option<String>, state: Arc<AppState>)
     let session = match state.conference.join(request).await {
         Ok(s) => s,
         Err(JoinError::RoomFull) => {
-            return refuse(socket, ErrorCode::RoomFull, "the room is full; try again later".into(), 4003).await
+            return refuse(socket, &state.metrics, ErrorCode::RoomFull, "the room is full; try again later".into(), 4003).await
         }
         Err(JoinError::Banned) => {
-            return refuse(socket, ErrorCode::Banned, "this identity is banned from the room".into(), 4003).await
+            return refuse(socket, &state.metrics, ErrorCode::Banned, "this identity is banned from the room".into(), 4003).await
         }
         Err(JoinError::TokenRevoked) => {
             let msg = "this token was revoked when its participant was removed; ask for a new invite".into();
-            return refuse(socket, ErrorCode::TokenRevoked, msg, 4003).await;
+            return refuse(socket, &state.metrics, ErrorCode::TokenRevoked, msg, 4003).await;
         }
-        Err(e) => return refuse(socket, ErrorCode::Internal, e.to_string(), 1001).await,
+        Err(e) => return refuse(socket, &state.metrics, ErrorCode::Internal, e.to_string(), 1001).await,
     };
     info!(room = ?session.room(), participant = %session.sid, "websocket session started");
     pump(socket, session, &state).await;
@@ -122,6 +124,7 @@ impl RateLimit {
 }
 
 async fn pump(mut socket: WebSocket, mut session: Session, state: &AppState) {
+    let metrics = &state.metrics;
     let mut limit = RateLimit::new();
     let mut last_seen = Instant::now();
     let mut ping = tokio::time::interval(PING_INTERVAL);
@@ -129,7 +132,7 @@ async fn pump(mut socket: WebSocket, mut session: Session, state: &AppState) {
         tokio::select! {
             out = session.outbound.recv() => match out {
                 Some(Outbound::Message(msg)) => {
-                    if !send_json(&mut socket, &msg).await {
+                    if !send_json(&mut socket, metrics, &msg).await {
                         break;
                     }
                 }
@@ -147,7 +150,7 @@ async fn pump(mut socket: WebSocket, mut session: Session, state: &AppState) {
                     Message::Text(t) => t,
                     Message::Binary(_) => {
                         let msg = ServerMessage::error(ErrorCode::UnsupportedFrame, "binary frames are not part of the protocol; send JSON text");
-                        send_json(&mut socket, &msg).await;
+                        send_json(&mut socket, metrics, &msg).await;
                         continue;
                     }
                     Message::Close(_) => break,
@@ -158,7 +161,7 @@ async fn pump(mut socket: WebSocket, mut session: Session, state: &AppState) {
                         ErrorCode::MessageTooLarge,
                         format!("frame of {} bytes exceeds the {MAX_FRAME_BYTES}-byte limit", text.len()),
                     );
-                    send_json(&mut socket, &msg).await;
+                    send_json(&mut socket, metrics, &msg).await;
                     close(&mut socket, 1009, "message too large").await;
                     break;
                 }
@@ -167,17 +170,19 @@ async fn pump(mut socket: WebSocket, mut session: Session, state: &AppState) {
                         close(&mut socket, 4008, "rate limit").await;
                         break;
                     }
-                    send_json(&mut socket, &ServerMessage::error(ErrorCode::RateLimited, "too many messages; slow down")).await;
+                    send_json(&mut socket, metrics, &ServerMessage::error(ErrorCode::RateLimited, "too many messages; slow down")).await;
                     continue;
                 }
-                match parse_client_message(&text) {
+                let parsed = parse_client_message(&text);
+                metrics.count_ws_message("in", parsed.as_ref().map_or("invalid", |m| m.kind()));
+                match parsed {
                     Ok(ClientMessage::Ping { ts }) => {
-                        send_json(&mut socket, &ServerMessage::Pong { ts }).await;
+                        send_json(&mut socket, metrics, &ServerMessage::Pong { ts }).await;
                     }
                     Ok(msg) => session.handle(msg),
                     Err(e) => {
                         debug!(participant = %session.sid, code = ?e.code, "bad client message");
-                        send_json(&mut socket, &ServerMessage::error(e.code, e.message)).await;
+                        send_json(&mut socket, metrics, &ServerMessage::error(e.code, e.message)).await;
                     }
                 }
             }

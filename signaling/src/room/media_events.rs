@@ -36,7 +36,14 @@ impl Room {
                 }
                 if p.state == CallState::Joining && p.state.transition(CallState::Connected).is_ok() {
                     let identity = p.member.identity.0.clone();
-                    let data = serde_json::json!({ "sid": sid, "state": "connected", "remote_address": remote.map(|a| a.to_string()) });
+                    let latency = p.member.since.elapsed();
+                    if let Some(observe) = &self.inner.options.on_join_latency {
+                        observe(latency);
+                    }
+                    let data = serde_json::json!({
+                        "sid": sid, "state": "connected", "remote_address": remote.map(|a| a.to_string()),
+                        "join_latency_ms": latency.as_secs_f64() * 1000.0,
+                    });
                     self.emit(crate::events::EventKind::ParticipantStateChanged, Some(&identity), data);
                     self.announce_update(&sid);
                 }

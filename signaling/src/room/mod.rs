@@ -57,8 +57,16 @@ pub(crate) enum RoomCommand {
         reply: oneshot::Sender<RoomView>,
     },
     Count {
-        reply: oneshot::Sender<usize>,
+        reply: oneshot::Sender<RoomCounts>,
     },
+}
+
+/// What a room contributes to the conference snapshot.
+#[derive(Default)]
+pub(crate) struct RoomCounts {
+    pub(crate) participants: usize,
+    pub(crate) tracks: usize,
+    pub(crate) by_state: Vec<(&'static str, usize)>,
 }
 
 /// An invite not yet used.
@@ -173,7 +181,18 @@ impl Room {
                 let _ = reply.send(self.view());
             }
             RoomCommand::Count { reply } => {
-                let _ = reply.send(self.participants.len());
+                let mut by_state: HashMap<&'static str, usize> = HashMap::new();
+                for p in self.participants.values() {
+                    *by_state.entry(p.state.as_str()).or_default() += 1;
+                }
+                if !self.lobby.is_empty() {
+                    by_state.insert("lobby", self.lobby.len());
+                }
+                let _ = reply.send(RoomCounts {
+                    participants: self.participants.len(),
+                    tracks: self.participants.values().map(|p| p.tracks.len()).sum(),
+                    by_state: by_state.into_iter().collect(),
+                });
             }
         }
         self.update_empty();

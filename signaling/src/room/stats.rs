@@ -22,18 +22,21 @@ impl Room {
                 }
                 for (source, sample) in &ps.inbound {
                     if let Some(t) = p.tracks.values_mut().find(|t| t.source_id == *source) {
-                        t.meter.update(now, sample);
+                        let nacks = t.meter.update(now, sample);
+                        self.inner.nacks_to_publishers.fetch_add(nacks, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
             } else {
                 for (source, sample) in &ps.outbound {
                     let Some((publisher, track)) = self.sources.get(source) else { continue };
                     let Some(identity) = identities.get(publisher) else { continue };
-                    p.subscriptions
+                    let nacks = p
+                        .subscriptions
                         .entry(*source)
                         .or_insert_with(|| Subscription { track: track.clone(), publisher: identity.clone(), meter: Default::default() })
                         .meter
                         .update(now, sample);
+                    self.inner.nacks_from_subscribers.fetch_add(nacks, std::sync::atomic::Ordering::Relaxed);
                 }
                 p.subscriptions.retain(|source, _| self.sources.contains_key(source));
             }

@@ -1,8 +1,8 @@
 // Shared harness of the browser end-to-end tests: starts and stops the real `switchboard` binary,
-// launches one headless Chromium process per participant, reads WebRTC stats out of the pages and
-// writes debugging artifacts. It asserts nothing itself; the *.test.js files do.
+// calls its admin API, launches one headless Chromium process per participant, reads WebRTC stats
+// out of the pages and writes debugging artifacts. It asserts nothing itself; the *.test.js files do.
 
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -107,6 +107,26 @@ async function devToken(serverUrl, room, name) {
   return res.json();
 }
 
+/** A server-admin token for the admin API, signed locally by the binary (`switchboard token --admin`). */
+function adminToken() {
+  return execFileSync(serverBinary(), ['token', '--admin'], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * Calls the admin API (`path` under /api/v1) with an admin token; returns { status, body } (body
+ * parsed as JSON when there is one). Throws, with the response, when the status is not 2xx.
+ */
+async function adminRequest(serverUrl, token, method, path, body) {
+  const res = await fetch(`${serverUrl}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} /api/v1${path}: HTTP ${res.status} ${text}`);
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
 /** Sum of every sample of a Prometheus metric (all label sets), or null when it is absent. */
 async function metricSum(serverUrl, name) {
   const res = await fetch(`${serverUrl}/metrics`).catch(() => null);
@@ -189,6 +209,15 @@ async function waitJoined(page, timeout = 15_000) {
   return page.evaluate(() => window.switchboard.participantSid);
 }
 
+/** Waits until the page shows no tile for `sid` and its client state no longer lists it. */
+function waitTileGone(page, sid, timeout) {
+  return page.waitForFunction(
+    (sid) => !document.querySelector(`#grid .tile[data-sid="${CSS.escape(sid)}"]`)
+      && !(sid in window.switchboard.participants),
+    sid, { timeout },
+  );
+}
+
 /**
  * Inbound RTP streams of the page's subscriber PC, each with `owner`: the sid of the tile whose
  * <video> plays that track (null when no tile plays it).
@@ -233,6 +262,6 @@ function selectedRemoteCandidates(page) {
 }
 
 module.exports = {
-  artifactsDir, devToken, inboundStreams, joinThroughForm, launchParticipant, metricSum,
-  selectedRemoteCandidates, startServer, waitFor, waitJoined,
+  adminRequest, adminToken, artifactsDir, devToken, inboundStreams, joinThroughForm, launchParticipant,
+  metricSum, selectedRemoteCandidates, startServer, waitFor, waitJoined, waitTileGone,
 };

@@ -4,9 +4,10 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Result};
+use anyhow::{bail, ensure, Context, Result};
+use serde_json::Value;
 use switchboard::testing::Snapshot;
-use switchboard_tests::{MediaKind, ReceivedTrack, TestParticipant};
+use switchboard_tests::{msg_type, ArrivalGap, MediaKind, ReceivedTrack, TestParticipant};
 
 /// Upper bound of one whole test.
 pub const TEST_LIMIT: Duration = Duration::from_secs(90);
@@ -199,4 +200,203 @@ pub fn check_no_echo(p: &TestParticipant, tracks: &[ReceivedTrack]) -> Result<()
         p.identity()
     );
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Moderation helpers
+// ---------------------------------------------------------------------------------------------
+
+/// How long a test waits for a signalling message caused by its last action.
+pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long forwarding may take to stop after a moderation command took effect.
+pub const STOP_WINDOW: Duration = Duration::from_secs(1);
+/// Two samples of a counter this far apart must be equal for it to count as stopped.
+pub const STALL_SAMPLE: Duration = Duration::from_millis(500);
+
+/// A join token for `room`, with `edit` applied to its claims before signing.
+pub fn token_with(
+    server: &switchboard::RunningServer,
+    room: &str,
+    identity: &str,
+    edit: impl FnOnce(&mut switchboard::auth::Claims),
+) -> String {
+    let mut claims = switchboard::auth::Claims::join(
+        server.api_key(),
+        room,
+        identity,
+        None,
+        Duration::from_secs(3600),
+    );
+    edit(&mut claims);
+    server.sign(&claims)
+}
+
+/// A moderator's join token: `room_admin`; it receives no media (`can_subscribe: false`), to
+/// keep the CPU for the participants under test.
+pub fn moderator_token(server: &switchboard::RunningServer, room: &str, identity: &str) -> String {
+    token_with(server, room, identity, |c| {
+        c.permissions.room_admin = true;
+        c.permissions.can_subscribe = false;
+    })
+}
+
+/// Whether `m` is of type `ty` and has every `(field, value)` of `fields` (top level).
+pub fn is_msg(m: &Value, ty: &str, fields: &[(&str, Value)]) -> bool {
+    msg_type(m) == Some(ty) && fields.iter().all(|(k, v)| m.get(*k) == Some(v))
+}
+
+/// Sends `msg` (a `moderate` message) from `moderator` and returns the reply that follows it:
+/// `Ok(result)` for `moderate_result` (checking its `action`), `Err` for an `error`.
+pub async fn moderate(moderator: &TestParticipant, msg: Value) -> Result<Value> {
+    let action = msg.get("action").cloned().unwrap_or(Value::Null);
+    let from = moderator.message_count();
+    moderator.send(msg.clone()).await?;
+    let reply = moderator
+        .wait_for_message_after(
+            from,
+            |m| matches!(msg_type(m), Some("moderate_result") | Some("error")),
+            MESSAGE_TIMEOUT,
+        )
+        .await?;
+    match msg_type(&reply) {
+        Some("moderate_result") => {
+            ensure!(
+                reply.get("action") == Some(&action),
+                "moderate_result for {msg} names another action: {reply}"
+            );
+            Ok(reply.get("result").cloned().unwrap_or(Value::Null))
+        }
+        _ => bail!("{msg} was answered with an error: {reply}"),
+    }
+}
+
+/// Sends `msg` from `p` and returns the first `error` that follows it.
+pub async fn expect_error(p: &TestParticipant, msg: Value) -> Result<Value> {
+    let from = p.message_count();
+    p.send(msg.clone()).await?;
+    p.wait_for_message_after(from, |m| msg_type(m) == Some("error"), MESSAGE_TIMEOUT)
+        .await
+        .with_context(|| format!("no error after {msg}"))
+}
+
+/// The sid of `p`'s own published track of `kind`, from the `track_published` the server sent
+/// it.
+pub async fn own_track_sid(p: &TestParticipant, kind: MediaKind) -> Result<String> {
+    let sid = p.sid().to_owned();
+    let m = p
+        .wait_for_message(
+            |m| {
+                msg_type(m) == Some("track_published")
+                    && m.get("participant").and_then(Value::as_str) == Some(sid.as_str())
+                    && m.pointer("/track/kind").and_then(Value::as_str) == Some(kind.as_str())
+            },
+            MESSAGE_TIMEOUT,
+        )
+        .await
+        .with_context(|| format!("{} got no track_published for its {kind}", p.identity()))?;
+    Ok(m.pointer("/track/sid")
+        .and_then(Value::as_str)
+        .context("track_published without track.sid")?
+        .to_owned())
+}
+
+/// A labelled counter sampled by [`ensure_stalled`] / [`ensure_growing`].
+pub type Counter<'a> = (String, Box<dyn Fn() -> u64 + 'a>);
+
+/// A counter of packets `p` received from publisher `sid` on its `kind` track(s).
+pub fn received<'a>(p: &'a TestParticipant, sid: &str, kind: MediaKind) -> Counter<'a> {
+    let sid = sid.to_owned();
+    (
+        format!("{} <- {sid} {kind} packets", p.identity()),
+        Box::new(move || p.packets_from(&sid, kind)),
+    )
+}
+
+/// A counter of packets `p` sent on its `kind` track.
+pub fn sent<'a>(p: &'a TestParticipant, kind: MediaKind) -> Counter<'a> {
+    (
+        format!("{} sent {kind} packets", p.identity()),
+        Box::new(move || p.published_track(kind).map(|t| t.packets_sent).unwrap_or(0)),
+    )
+}
+
+/// Samples `stalled` and `growing` twice, [`STALL_SAMPLE`] apart: every `stalled` counter must
+/// be unchanged, every `growing` one must have grown (a control: e.g. the publisher still
+/// sends). Returns the stalled counters' values.
+pub async fn ensure_stalled(
+    what: &str,
+    stalled: &[Counter<'_>],
+    growing: &[Counter<'_>],
+) -> Result<Vec<u64>> {
+    let s1: Vec<u64> = stalled.iter().map(|(_, f)| f()).collect();
+    let g1: Vec<u64> = growing.iter().map(|(_, f)| f()).collect();
+    tokio::time::sleep(STALL_SAMPLE).await;
+    let s2: Vec<u64> = stalled.iter().map(|(_, f)| f()).collect();
+    let g2: Vec<u64> = growing.iter().map(|(_, f)| f()).collect();
+    for (i, (label, _)) in stalled.iter().enumerate() {
+        ensure!(
+            s1[i] == s2[i],
+            "{what}: {label} still growing: {} then {} after {STALL_SAMPLE:?}",
+            s1[i],
+            s2[i]
+        );
+    }
+    for (i, (label, _)) in growing.iter().enumerate() {
+        ensure!(
+            g2[i] > g1[i],
+            "{what}: {label} should keep growing but stayed at {}",
+            g1[i]
+        );
+    }
+    Ok(s2)
+}
+
+/// Waits until every counter exceeds its value in `base` by at least `min` (within `timeout`).
+pub async fn ensure_growing(
+    what: &str,
+    counters: &[Counter<'_>],
+    base: &[u64],
+    min: u64,
+    timeout: Duration,
+) -> Result<()> {
+    let ok = wait_until(timeout, || async {
+        counters
+            .iter()
+            .zip(base)
+            .all(|((_, f), b)| f() >= b + min)
+    })
+    .await;
+    if !ok {
+        let now: Vec<String> = counters
+            .iter()
+            .zip(base)
+            .map(|((label, f), b)| format!("{label}: {b} -> {}", f()))
+            .collect();
+        bail!("{what}: counters did not grow by {min} within {timeout:?}: {now:?}");
+    }
+    Ok(())
+}
+
+/// Current values of `counters`.
+pub fn sample(counters: &[Counter<'_>]) -> Vec<u64> {
+    counters.iter().map(|(_, f)| f()).collect()
+}
+
+/// Sleeps until `at` (no-op if it has passed).
+pub async fn sleep_until(at: Instant) {
+    tokio::time::sleep(at.saturating_duration_since(Instant::now())).await;
+}
+
+/// The track of `kind` from `sid` that `p` received last (the current one after a
+/// renegotiation).
+pub fn latest_track(p: &TestParticipant, sid: &str, kind: MediaKind) -> Option<ReceivedTrack> {
+    p.received()
+        .into_iter()
+        .rev()
+        .find(|t| t.stream_id == sid && t.kind == kind)
+}
+
+/// The first silence of at least `min` in `t`.
+pub fn gap_at_least(t: &ReceivedTrack, min: Duration) -> Option<ArrivalGap> {
+    t.gaps.iter().find(|g| g.silence >= min).cloned()
 }

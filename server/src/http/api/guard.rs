@@ -1,0 +1,129 @@
+//! The gate in front of every `/api/v1` route: a bearer JWT that verifies with this server's key
+//! and secret, the server-wide `admin` grant, and a rate limit per caller. Routes that need no
+//! token (`openapi.json`, health, metrics) are simply not behind this layer.
+
+use crate::app::AppState;
+use crate::auth::verify;
+use crate::http::ApiError;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use switchboard_signaling::ErrorCode;
+
+/// Sustained admin requests per second per caller.
+const RATE_PER_SECOND: NonZeroU32 = NonZeroU32::new(20).expect("non-zero literal");
+/// Requests a caller may make at once.
+const BURST: NonZeroU32 = NonZeroU32::new(40).expect("non-zero literal");
+/// Forget idle callers once this many are tracked (checked every [`SWEEP_EVERY`] requests).
+const MAX_TRACKED: usize = 1024;
+const SWEEP_EVERY: u32 = 256;
+
+/// The authenticated caller of an admin route: the token's `sub`, named in events as `by`.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Only `require_admin` inserts it: a route mounted outside the gate refuses every call.
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("unauthorized", "this route requires an admin token"))
+    }
+}
+
+/// State of the gate: the app (for the key and secret) and the per-caller rate limiter.
+#[derive(Clone)]
+pub(crate) struct Gate {
+    state: Arc<AppState>,
+    limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    checks: Arc<AtomicU32>,
+}
+
+impl Gate {
+    pub(crate) fn new(state: Arc<AppState>) -> Self {
+        Self {
+            state,
+            limiter: Arc::new(RateLimiter::keyed(Quota::per_second(RATE_PER_SECOND).allow_burst(BURST))),
+            checks: Arc::new(AtomicU32::new(0)),
+        }
+    }
+
+    fn check_rate(&self, key: &str) -> Result<(), ApiError> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0 && self.limiter.len() > MAX_TRACKED {
+            self.limiter.retain_recent();
+        }
+        self.limiter
+            .check_key(&key.to_owned())
+            .map_err(|not_until| ApiError::rate_limited(not_until.wait_time_from(self.limiter.clock().now())))
+    }
+}
+
+/// Middleware: authenticate, authorise, rate-limit, then hand the [`Caller`] to the handler.
+pub(crate) async fn require_admin(
+    State(gate): State<Gate>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let token = bearer_token(req.headers().get(AUTHORIZATION))?;
+    let c = &gate.state.config;
+    let claims = verify(token, &c.api_key, &c.api_secret).map_err(|e| {
+        let code = match e.code {
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::TokenNotYetValid => "token_not_yet_valid",
+            _ => "invalid_token",
+        };
+        ApiError::unauthorized(code, e.message)
+    })?;
+    if !claims.admin {
+        return Err(ApiError::forbidden(
+            "this token has no admin grant; the admin API needs a server-admin token (`switchboard token --admin`)",
+        ));
+    }
+    gate.check_rate(&format!("{}\u{0}{}", claims.iss, claims.sub))?;
+    req.extensions_mut().insert(Caller(claims.sub));
+    Ok(next.run(req).await)
+}
+
+fn bearer_token(header: Option<&axum::http::HeaderValue>) -> Result<&str, ApiError> {
+    let Some(value) = header else {
+        return Err(ApiError::unauthorized(
+            "unauthorized",
+            "missing `Authorization: Bearer <token>` header; mint an admin token with `switchboard token --admin`",
+        ));
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("invalid_token", "the Authorization header is not valid text"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(ApiError::unauthorized("unauthorized", "the Authorization header must be `Bearer <token>`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_required() {
+        let ok = HeaderValue::from_static("bearer abc.def.ghi");
+        assert_eq!(bearer_token(Some(&ok)).unwrap(), "abc.def.ghi");
+        for bad in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer   ", "abc.def.ghi"] {
+            let e = bearer_token(Some(&HeaderValue::from_static(bad))).unwrap_err();
+            assert_eq!(e.status(), 401, "{bad}");
+        }
+        assert_eq!(bearer_token(None).unwrap_err().code(), "unauthorized");
+    }
+}
