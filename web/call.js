@@ -1,9 +1,8 @@
 // One call session: camera and microphone capture, the publisher and subscriber
 // RTCPeerConnections, the own microphone/camera mute state and the handlers for every server
 // message of docs/protocol.md (media, moderation, lobby, hold, move, speakers, connection quality).
-// It writes the test-visible
-// state into `store` (window.switchboard) and tells the view what to draw; it touches no DOM
-// itself.
+// It writes the test-visible state into `store` (window.switchboard) and tells the view what to
+// draw; it touches no DOM itself.
 
 import { Signal, closeReasonText } from './signal.js';
 

@@ -1,7 +1,8 @@
-// The page's DOM: the join form, the waiting room, the call header, the banner, the moderation
-// notices and unmute prompts, the own microphone/camera controls, the on-hold overlay and the grid
-// of participant tiles (one <video> per tile plays that participant's audio and video). It holds
-// no call state: call.js tells it what to show, and user actions go back through the handlers.
+// The page's DOM: the join form, the lobby, the call header, the banner, the moderation notices
+// and unmute prompts, the own microphone/camera controls, the on-hold overlay and the grid of
+// participant tiles (one <video> per tile plays that participant's audio and video; badges and a
+// speaking outline show its state). It holds no call state: call.js tells it what to show, and
+// user actions go back through the handlers.
 
 const LOCAL = 'local';
 const CONTROL_IDS = { audio: 'mic', video: 'camera' };

@@ -48,6 +48,7 @@ impl Quality {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct StreamMeter {
     prev: Option<(Instant, TrackStats)>,
+    has_interval: bool,
     pub(crate) view: Option<TrackStatsView>,
 }
 
@@ -89,12 +90,17 @@ impl StreamMeter {
             frame_height: s.frame_size.map(|(_, h)| h),
             frames_per_second: (s.frames > 0).then(|| rate(d_frames)),
         });
+        self.has_interval = dt > 0.0;
         self.prev = Some((now, s.clone()));
         new_nacks
     }
 
-    /// Quality of the last interval, and whether anything arrived in it.
+    /// Quality of the last interval, and whether anything arrived in it; `None` until two
+    /// samples span an interval.
     pub(crate) fn quality(&self) -> Option<(Quality, bool)> {
+        if !self.has_interval {
+            return None;
+        }
         let v = self.view.as_ref()?;
         Some((Quality::of(v.loss_percent, v.jitter_ms, v.rtt_ms), v.packets_per_second > 0.0))
     }
@@ -120,6 +126,13 @@ mod tests {
         assert!((v.packets_per_second - 100.0).abs() < 1e-9);
         assert!((v.loss_percent - 30.0 * 100.0 / 230.0).abs() < 1e-9);
         assert_eq!(m.quality(), Some((Quality::Poor, true)));
+    }
+
+    #[test]
+    fn no_quality_before_an_interval() {
+        let mut m = StreamMeter::default();
+        m.update(Instant::now(), &sample(100, 1, 0));
+        assert_eq!(m.quality(), None, "one sample says nothing about rates");
     }
 
     #[test]

@@ -23,16 +23,24 @@ impl Shard {
     fn peer_stats(&mut self, now: Instant, id: PeerId) -> Option<PeerStats> {
         let peer = self.peers.get_mut(&id)?;
         let report = peer.pc.get_stats(now, StatsSelector::None);
-        let by_in_ssrc: HashMap<u32, SourceId> = peer
+        // ssrc → (source, codec clock rate)
+        let by_in_ssrc: HashMap<u32, (SourceId, f64)> = peer
             .sources
             .values()
-            .filter_map(|s| self.sources.get(s).map(|src| (src.media_ssrc, *s)))
+            .filter_map(|s| self.sources.get(s).map(|src| (src.media_ssrc, (*s, f64::from(src.codec.clock_rate)))))
             .collect();
-        let by_out_ssrc: HashMap<u32, SourceId> = peer
+        let by_out_ssrc: HashMap<u32, (SourceId, f64)> = peer
             .routes
             .values()
-            .filter_map(|r| self.routes.get(r).map(|route| (route.out_ssrc, route.source)))
+            .filter_map(|r| {
+                let route = self.routes.get(r)?;
+                let clock = self.sources.get(&route.source).map_or(90_000.0, |s| f64::from(s.codec.clock_rate));
+                Some((route.out_ssrc, (route.source, clock)))
+            })
             .collect();
+        // rtc 0.21.1 stores RTCP interarrival jitter in timestamp units (RFC 3550 §6.4.1), not
+        // the seconds its docs promise: convert with the stream's clock rate.
+        let seconds = |jitter: f64, clock: f64| if clock > 0.0 { jitter / clock } else { 0.0 };
         let mut inbound: HashMap<SourceId, TrackStats> = HashMap::new();
         let mut outbound: HashMap<SourceId, TrackStats> = HashMap::new();
         let mut rtt = None;
@@ -40,19 +48,19 @@ impl Shard {
             match entry {
                 RTCStatsReportEntry::InboundRtp(s) => {
                     let r = &s.received_rtp_stream_stats;
-                    let Some(source) = by_in_ssrc.get(&r.rtp_stream_stats.ssrc) else { continue };
+                    let Some((source, clock)) = by_in_ssrc.get(&r.rtp_stream_stats.ssrc) else { continue };
                     let t = inbound.entry(*source).or_default();
                     t.packets = r.packets_received;
                     t.bytes = s.bytes_received;
                     t.packets_lost = r.packets_lost;
-                    t.jitter_s = r.jitter;
+                    t.jitter_s = seconds(r.jitter, *clock);
                     t.nack_count = s.nack_count;
                     t.pli_count = s.pli_count;
                     t.fir_count = s.fir_count;
                 }
                 RTCStatsReportEntry::OutboundRtp(s) => {
                     let sent = &s.sent_rtp_stream_stats;
-                    let Some(source) = by_out_ssrc.get(&sent.rtp_stream_stats.ssrc) else { continue };
+                    let Some((source, _)) = by_out_ssrc.get(&sent.rtp_stream_stats.ssrc) else { continue };
                     let t = outbound.entry(*source).or_default();
                     t.packets = sent.packets_sent;
                     t.bytes = sent.bytes_sent;
@@ -62,12 +70,13 @@ impl Shard {
                 }
                 RTCStatsReportEntry::RemoteInboundRtp(s) => {
                     let r = &s.received_rtp_stream_stats;
-                    let Some(source) = by_out_ssrc.get(&r.rtp_stream_stats.ssrc) else { continue };
+                    let Some((source, clock)) = by_out_ssrc.get(&r.rtp_stream_stats.ssrc) else { continue };
                     let t = outbound.entry(*source).or_default();
                     t.packets_lost = r.packets_lost;
-                    t.jitter_s = r.jitter;
+                    t.jitter_s = seconds(r.jitter, *clock);
                     t.fraction_lost = Some(s.fraction_lost);
-                    if s.round_trip_time_measurements > 0 {
+                    // rtc 0.21.1 does not compute RTT from receiver reports yet (it records 0).
+                    if s.round_trip_time_measurements > 0 && s.round_trip_time > 0.0 {
                         t.rtt_s = Some(s.round_trip_time);
                         rtt = Some(s.round_trip_time);
                     }

@@ -226,7 +226,7 @@ impl Room {
                 let kind = parse_kind(kind)?;
                 p.tracks.values().filter(|t| t.kind == kind).map(|t| t.sid.clone()).collect()
             }
-            (None, None) => return Err(AdminError::Invalid("give a track sid or a kind (audio or video)".into())),
+            (None, None) => p.tracks.keys().cloned().collect(),
         };
         for track in selected {
             if req.muted {
@@ -248,6 +248,11 @@ impl Room {
         let Some(p) = self.participants.get_mut(sid) else { return };
         let on_hold = p.state == CallState::OnHold;
         let Some(t) = p.tracks.get_mut(track) else { return };
+        if muted && by.is_none() && t.muted_by.is_some() {
+            // The publisher muting a track a moderator muted changes nothing: the moderator's
+            // mute (and its lock) stays.
+            return;
+        }
         let muted_by = if muted { by.map(str::to_owned) } else { None };
         if t.muted == muted && t.muted_by == muted_by {
             return;
