@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: installs what it needs (idempotently), builds, then
-# runs unit, media (virtual clock), integration (webrtc-rs peers) and headless-Chromium tests.
+# The whole test suite, from a fresh clone: installs what it needs (idempotently), builds, validates
+# the served OpenAPI document, then runs unit, media (virtual clock), integration (webrtc-rs peers)
+# and headless-Chromium tests.
 # WebRTC tests run inside a private network namespace with only `lo` up: nothing leaves the host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ fi
 # --- builds (need the registry, so outside the namespace) ---
 cargo build --release -p switchboard
 cargo test --workspace --no-run --quiet
+
+# --- the served OpenAPI document, checked by an independent validator (pip venv under target/) ---
+scripts/validate-openapi.sh "${CARGO_TARGET_DIR:-target}/release/switchboard"
 
 # --- Rust tests: unit, virtual-clock media, integration with webrtc-rs peers ---
 unshare --net sh -c 'ip link set lo up && cargo test --workspace --offline'

@@ -21,7 +21,7 @@ if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.vers
   "$venv/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==$validator_version"
 fi
 
-# --- the document, from a server on loopback ephemeral-ish ports ---
+# --- the document, from a server on loopback ---
 work="$(mktemp -d)"
 server_pid=""
 cleanup() {
@@ -30,11 +30,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(( 20000 + RANDOM % 20000 ))
-"$bin" serve --bind "127.0.0.1:$port" --udp-port 0 >"$work/server.log" 2>&1 &
+# Port 0: the kernel picks a free port, which the JSON log's start-up line names.
+"$bin" serve --bind 127.0.0.1:0 --udp-port 0 --log-format json >"$work/server.log" 2>&1 &
 server_pid=$!
+addr=""
 for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then break; fi
+  addr="$(grep -o '"http":"[^"]*"' "$work/server.log" | head -n1 | cut -d'"' -f4 || true)"
+  if [ -n "$addr" ] && curl -fsS "http://$addr/healthz" >/dev/null 2>&1; then break; fi
   if ! kill -0 "$server_pid" 2>/dev/null; then
     echo "validate-openapi: the server exited; its log:" >&2
     cat "$work/server.log" >&2
@@ -42,7 +44,12 @@ for _ in $(seq 1 100); do
   fi
   sleep 0.1
 done
-curl -fsS "http://127.0.0.1:$port/api/v1/openapi.json" -o "$work/openapi.json"
+if [ -z "$addr" ]; then
+  echo "validate-openapi: the server did not report its address; its log:" >&2
+  cat "$work/server.log" >&2
+  exit 1
+fi
+curl -fsS "http://$addr/api/v1/openapi.json" -o "$work/openapi.json"
 
 "$venv/bin/openapi-spec-validator" "$work/openapi.json"
 echo "validate-openapi: the served document is valid OpenAPI"

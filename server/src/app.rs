@@ -83,6 +83,10 @@ pub async fn spawn_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::
         retention: Duration::from_secs(config.event_retention_s),
         webhooks: config.webhooks.clone(),
         api_secret: config.api_secret.clone(),
+        on_webhook: Some({
+            let metrics = metrics.clone();
+            Arc::new(move |result| metrics.count_webhook(result))
+        }),
     })
     .await
     .map_err(|e| anyhow::anyhow!("cannot start the event service: {e}"))?;

@@ -17,7 +17,6 @@ async fn mute_validates_its_target() {
     api.create_room("quiet", Value::Null).await;
     let _bob = join(&server, "quiet", "bob").await;
     let path = "/api/v1/rooms/quiet/participants/bob/mute";
-    api.post(path, json!({"muted": true})).await.expect_error(422, "invalid_request");
     api.post(path, json!({"kind": "smell", "muted": true})).await.expect_error(422, "invalid_request");
     api.post(path, json!({"track": "TR_nope", "muted": true})).await.expect_error(404, "track_not_found");
     api.post(path, json!({"kind": "audio"})).await.expect_error(400, "invalid_request");
@@ -29,9 +28,11 @@ async fn mute_validates_its_target() {
     api.post("/api/v1/rooms/nowhere/participants/bob/mute", json!({"kind": "audio", "muted": true}))
         .await
         .expect_error(404, "room_not_found");
-    // Nothing published yet: muting every audio track mutes nothing and returns bob.
+    // Nothing published yet: muting every audio track (or, with neither track nor kind, every
+    // track) mutes nothing and returns bob.
     let bob = api.post(path, json!({"kind": "audio", "muted": true})).await.expect(200);
     assert_eq!((bob["identity"].as_str(), bob["tracks"].clone()), (Some("bob"), json!([])));
+    assert_eq!(api.post(path, json!({"muted": true})).await.expect(200)["identity"], "bob");
     server.shutdown().await;
 }
 
@@ -131,6 +132,21 @@ async fn hold_resume_and_mute_a_connected_participant() {
     let p = wait_for_participant(&api, "stage", "alice", connected).await;
     assert!(p["remote_address"].is_string(), "a connected participant has a remote address: {p}");
 
+    // With media flowing, tracks, subscriptions and their sampled stats have the documented fields.
+    let bob = TestParticipant::join(&base, &server.token("stage", "bob")).await.expect("bob joins");
+    let subscriptions_sampled = |p: &Value| {
+        p["subscriptions"].as_array().is_some_and(|s| s.len() == 2 && s.iter().all(|s| s["stats"].is_object()))
+    };
+    let bob_view = wait_for_participant(&api, "stage", "bob", subscriptions_sampled).await;
+    let tracks_sampled = |p: &Value| p["tracks"].as_array().is_some_and(|t| t.iter().all(|t| t["stats"].is_object()));
+    let alice_view = wait_for_participant(&api, "stage", "alice", tracks_sampled).await;
+    let doc = common::openapi(&server).await;
+    common::assert_matches_schema(&doc, "Participant", &alice_view);
+    common::assert_matches_schema(&doc, "Track", &alice_view["tracks"][0]);
+    common::assert_matches_schema(&doc, "TrackStats", &alice_view["tracks"][0]["stats"]);
+    common::assert_matches_schema(&doc, "Subscription", &bob_view["subscriptions"][0]);
+    common::assert_matches_schema(&doc, "TrackStats", &bob_view["subscriptions"][0]["stats"]);
+
     // Mute the audio track by sid: forwarding stops, the moderator is named.
     let audio_sid = track_of(&p, "audio")["sid"].as_str().unwrap().to_owned();
     let path = "/api/v1/rooms/stage/participants/alice/mute";
@@ -180,5 +196,6 @@ async fn hold_resume_and_mute_a_connected_participant() {
         .await
         .expect("resumed");
     let _ = alice.leave().await;
+    let _ = bob.leave().await;
     server.shutdown().await;
 }

@@ -19,8 +19,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use peer::{
-    ArrivalGap, ConnectionStates, MediaKind, ParticipantConfig, PublishedTrackInfo, ReceivedTrack,
-    TestParticipant,
+    ArrivalGap, ConnectionStates, FixedVideoPackets, MediaKind, ParticipantConfig,
+    PublishedTrackInfo, ReceivedTrack, TestParticipant, AUDIO_LEVEL_URI,
 };
 pub use signal::{Message, SignalClient, SignalReceiver, SignalSender};
 pub use webrtc::peer_connection::RTCPeerConnectionState;

@@ -25,7 +25,8 @@ use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYP
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::sansio::Protocol;
 use serde_json::{json, Value};
@@ -101,7 +102,36 @@ pub struct ParticipantConfig {
     /// ICE `(disconnected, failed, keepalive)` timeouts of both PCs; `None` keeps the crate's
     /// defaults (5 s, 25 s, 2 s).
     pub ice_timeouts: Option<(Duration, Duration, Duration)>,
+    /// Opt-in constant video traffic: every frame (keyframes included) is
+    /// [`FixedVideoPackets::packets_per_frame`] packets of exactly
+    /// [`FixedVideoPackets::payload_len`] payload bytes, so the payload bitrate is
+    /// `video_fps × packets_per_frame × payload_len × 8`. `None` (default): keyframes are 3 ×
+    /// 1000 bytes, delta frames alternate 1 and 2 × 500 bytes.
+    pub fixed_video_packets: Option<FixedVideoPackets>,
+    /// Opt-in simulated uplink loss: every n-th packet of every published track (counting from
+    /// 1 per track) is numbered as usual and then *not sent*, leaving a real gap in the sequence
+    /// number space (a share of 1/n). Those packets never reach the PC, so its NACK responder
+    /// cannot retransmit them. `None` (default): nothing is dropped.
+    pub drop_every_nth: Option<u32>,
+    /// Opt-in RFC 6464 audio levels: negotiate `urn:ietf:params:rtp-hdrext:ssrc-audio-level`
+    /// on the publisher PC and put this level (0 = loudest … 127 = silence, in -dBov, with the
+    /// voice-activity flag set when below 127) on every audio packet; change it later with
+    /// [`TestParticipant::set_audio_level`]. [`TestParticipant::publish`] fails if the server
+    /// does not negotiate the extension. `None` (default): the extension is not offered.
+    pub audio_level: Option<u8>,
 }
+
+/// Shape of opt-in constant video traffic (see [`ParticipantConfig::fixed_video_packets`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedVideoPackets {
+    /// RTP packets per video frame (at least 1).
+    pub packets_per_frame: u32,
+    /// Payload bytes of every video packet (at least 40, so the VP8 header and stamp fit).
+    pub payload_len: usize,
+}
+
+/// URI of the RFC 6464 client-to-mixer audio level header extension.
+pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
 impl Default for ParticipantConfig {
     fn default() -> Self {
@@ -114,6 +144,9 @@ impl Default for ParticipantConfig {
             audio_payload_len: 60,
             timeout: Duration::from_secs(10),
             ice_timeouts: None,
+            fixed_video_packets: None,
+            drop_every_nth: None,
+            audio_level: None,
         }
     }
 }
@@ -285,6 +318,13 @@ pub struct PublishedTrackInfo {
     pub keyframes_sent: u64,
     pub plis_received: u64,
     pub firs_received: u64,
+    /// Payload bytes of the packets handed to the PC (`packets_sent` of them).
+    pub payload_bytes_sent: u64,
+    /// Packets numbered but deliberately not sent ([`ParticipantConfig::drop_every_nth`]).
+    pub packets_dropped: u64,
+    /// Header extension id of RFC 6464 audio levels negotiated on this sender (audio with
+    /// [`ParticipantConfig::audio_level`] only).
+    pub audio_level_ext_id: Option<u8>,
 }
 
 /// Connection state of both PCs, with their histories.
@@ -403,6 +443,16 @@ struct LocalTrackState {
     plis: AtomicU64,
     firs: AtomicU64,
     keyframe_requested: AtomicBool,
+    payload_bytes_sent: AtomicU64,
+    packets_dropped: AtomicU64,
+    /// Negotiated RFC 6464 extension id; 0: none.
+    audio_level_ext: std::sync::atomic::AtomicU8,
+    /// Level written in the RFC 6464 extension (0..=127).
+    audio_level: std::sync::atomic::AtomicU8,
+    /// [`ParticipantConfig::drop_every_nth`].
+    drop_every_nth: Option<u32>,
+    /// Packets numbered so far (sent or dropped).
+    packets_numbered: AtomicU64,
 }
 
 struct PublishedTrack {
@@ -806,10 +856,41 @@ fn rtp_packet(
     }
 }
 
-async fn write(state: &LocalTrackState, track: &TrackLocalStaticRTP, pkt: rtc::rtp::Packet) {
+/// RFC 6464 voice-activity flag is set for levels at or above this loudness (-40 dBov).
+const VOICE_LEVEL: u8 = 40;
+
+async fn write(state: &LocalTrackState, track: &TrackLocalStaticRTP, mut pkt: rtc::rtp::Packet) {
+    // Opt-in simulated loss: the packet has its sequence number already; skip it.
+    let numbered = state.packets_numbered.fetch_add(1, Ordering::Relaxed) + 1;
+    if let Some(every) = state.drop_every_nth {
+        if numbered % u64::from(every) == 0 {
+            state.packets_dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    }
+    // Opt-in RFC 6464 audio level (one byte: V flag, then the level in -dBov).
+    let ext = state.audio_level_ext.load(Ordering::Relaxed);
+    if ext != 0 {
+        let level = state.audio_level.load(Ordering::Relaxed) & 0x7f;
+        let voice = if level <= VOICE_LEVEL { 0x80 } else { 0 };
+        if pkt
+            .header
+            .set_extension(ext, Bytes::from(vec![voice | level]))
+            .is_err()
+        {
+            state.write_errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    }
+    let len = pkt.payload.len() as u64;
     match track.write_rtp(pkt).await {
-        Ok(()) => state.packets_sent.fetch_add(1, Ordering::Relaxed),
-        Err(_) => state.write_errors.fetch_add(1, Ordering::Relaxed),
+        Ok(()) => {
+            state.packets_sent.fetch_add(1, Ordering::Relaxed);
+            state.payload_bytes_sent.fetch_add(len, Ordering::Relaxed);
+        }
+        Err(_) => {
+            state.write_errors.fetch_add(1, Ordering::Relaxed);
+        }
     };
 }
 
@@ -846,6 +927,7 @@ async fn video_pump(
     fps: u32,
     size: (u16, u16),
     keyframe_interval: Option<Duration>,
+    fixed: Option<FixedVideoPackets>,
 ) {
     let fps = fps.clamp(1, 120);
     let pt = state.payload_type.load(Ordering::Relaxed);
@@ -865,10 +947,10 @@ async fn video_pump(
             _ => false,
         };
         let key = last_keyframe.is_none() || requested || periodic;
-        let (packets, len) = if key {
-            (3, 1000)
-        } else {
-            (1 + (frame % 2) as usize, 500)
+        let (packets, len) = match fixed {
+            Some(f) => (f.packets_per_frame.max(1) as usize, f.payload_len.max(40)),
+            None if key => (3, 1000),
+            None => (1 + (frame % 2) as usize, 500),
         };
         for i in 0..packets {
             let stamp = Stamp {
@@ -926,6 +1008,19 @@ async fn build_pc(
     media_engine
         .register_default_codecs()
         .map_err(|e| anyhow!("register_default_codecs: {e}"))?;
+    // Opt-in: offer RFC 6464 audio levels on the publisher PC (the only one built with the
+    // keyframe-request forwarder).
+    if with_keyframe_forwarder && config.audio_level.is_some() {
+        media_engine
+            .register_header_extension(
+                RTCRtpHeaderExtensionCapability {
+                    uri: AUDIO_LEVEL_URI.to_owned(),
+                },
+                RtpCodecKind::Audio,
+                None,
+            )
+            .map_err(|e| anyhow!("register_header_extension({AUDIO_LEVEL_URI}): {e}"))?;
+    }
     let mut registry = register_default_interceptors(Registry::new(), &mut media_engine)
         .map_err(|e| anyhow!("register_default_interceptors: {e}"))?;
     if with_keyframe_forwarder {
@@ -1142,6 +1237,14 @@ impl TestParticipant {
                     plis: AtomicU64::new(0),
                     firs: AtomicU64::new(0),
                     keyframe_requested: AtomicBool::new(false),
+                    payload_bytes_sent: AtomicU64::new(0),
+                    packets_dropped: AtomicU64::new(0),
+                    audio_level_ext: std::sync::atomic::AtomicU8::new(0),
+                    audio_level: std::sync::atomic::AtomicU8::new(
+                        self.config.audio_level.unwrap_or(127).min(127),
+                    ),
+                    drop_every_nth: self.config.drop_every_nth.filter(|n| *n > 0),
+                    packets_numbered: AtomicU64::new(0),
                 }),
                 track,
                 sender,
@@ -1204,6 +1307,22 @@ impl TestParticipant {
                 .map(|c| c.payload_type)
                 .with_context(|| format!("{mime} not negotiated on the publisher PC"))?;
             p.state.payload_type.store(pt, Ordering::Relaxed);
+            if p.state.kind == MediaKind::Audio && self.config.audio_level.is_some() {
+                let id = params
+                    .rtp_parameters
+                    .header_extensions
+                    .iter()
+                    .find(|e| e.uri == AUDIO_LEVEL_URI)
+                    .and_then(|e| u8::try_from(e.id).ok())
+                    .filter(|id| (1..=14).contains(id))
+                    .with_context(|| {
+                        format!(
+                            "{AUDIO_LEVEL_URI} not negotiated on the audio sender; negotiated: {:?}",
+                            params.rtp_parameters.header_extensions
+                        )
+                    })?;
+                p.state.audio_level_ext.store(id, Ordering::Relaxed);
+            }
 
             self.inner
                 .spawn(rtcp_reader(Arc::clone(&p.state), Arc::clone(&p.track)));
@@ -1219,6 +1338,7 @@ impl TestParticipant {
                     self.config.video_fps,
                     self.config.video_size,
                     self.config.keyframe_interval,
+                    self.config.fixed_video_packets,
                 )),
             };
         }
@@ -1244,6 +1364,12 @@ impl TestParticipant {
                     keyframes_sent: s.keyframes_sent.load(Ordering::Relaxed),
                     plis_received: s.plis.load(Ordering::Acquire),
                     firs_received: s.firs.load(Ordering::Acquire),
+                    payload_bytes_sent: s.payload_bytes_sent.load(Ordering::Relaxed),
+                    packets_dropped: s.packets_dropped.load(Ordering::Relaxed),
+                    audio_level_ext_id: match s.audio_level_ext.load(Ordering::Relaxed) {
+                        0 => None,
+                        id => Some(id),
+                    },
                 }
             })
             .collect()
@@ -1252,6 +1378,23 @@ impl TestParticipant {
     /// The published track of `kind`, if any.
     pub fn published_track(&self, kind: MediaKind) -> Option<PublishedTrackInfo> {
         self.published().into_iter().find(|t| t.kind == kind)
+    }
+
+    /// Changes the RFC 6464 level (0 = loudest … 127 = silence, -dBov) put on every audio
+    /// packet from now on. Needs [`ParticipantConfig::audio_level`] and a published audio
+    /// track.
+    pub fn set_audio_level(&self, level: u8) -> Result<()> {
+        anyhow::ensure!(
+            self.config.audio_level.is_some(),
+            "audio levels are not enabled (ParticipantConfig::audio_level)"
+        );
+        let audio = self
+            .published
+            .iter()
+            .find(|p| p.state.kind == MediaKind::Audio)
+            .context("no published audio track")?;
+        audio.state.audio_level.store(level.min(127), Ordering::Relaxed);
+        Ok(())
     }
 
     /// PLIs received by the publisher, over all its tracks.

@@ -128,6 +128,7 @@ async fn permission_changes_apply_live_and_removal_revokes_the_token() {
             sent(&a, MediaKind::Audio),
         ];
         ensure_stalled("after revoking alice's can_publish", &from_alice, &controls).await?;
+        drop((from_alice, controls));
         let err = expect_error(&a, json!({"type": "publish_offer", "sdp": "v=0\r\n"})).await?;
         ensure!(
             err.get("code") == Some(&json!("permission_denied")),
@@ -158,7 +159,7 @@ async fn permission_changes_apply_live_and_removal_revokes_the_token() {
             sent(&c, MediaKind::Audio),
         ];
         ensure_stalled("after revoking bob's can_subscribe", &from_carol, &controls).await?;
-        drop((from_alice, from_carol, controls));
+        drop((from_carol, controls));
 
         // 3. Remove bob: `removed{reason}`, close 1000, and his token is spent.
         let a_from = a.message_count();

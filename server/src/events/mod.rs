@@ -11,6 +11,7 @@ mod webhooks;
 
 pub use subscription::Subscription;
 pub use webhooks::WebhookStats;
+pub(crate) use webhooks::WebhookObserver;
 
 use crate::config::WebhookConfig;
 use crate::store::{StoreError, StoreHandle, StoredEvent};
@@ -40,6 +41,8 @@ pub(crate) struct EventServiceOptions {
     pub(crate) webhooks: WebhookConfig,
     /// Signs webhook bodies.
     pub(crate) api_secret: String,
+    /// Told each webhook delivery's result (metrics).
+    pub(crate) on_webhook: Option<WebhookObserver>,
 }
 
 /// A handle on the running event service: subscriptions and counters. Cheap to clone.
@@ -81,7 +84,7 @@ pub(crate) async fn start(options: EventServiceOptions) -> Result<(EventService,
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
     let sink = EventSink::new(tx);
     let (live, _) = broadcast::channel(LIVE_BUFFER);
-    let (hooks, workers) = webhooks::start(&options.webhooks, &options.api_secret);
+    let (hooks, workers) = webhooks::start(&options.webhooks, &options.api_secret, options.on_webhook);
     let shared = Arc::new(Shared {
         store: store.clone(),
         live,

@@ -41,15 +41,32 @@ pub struct WebhookStats {
     pub retried: u64,
 }
 
-#[derive(Debug, Default)]
+/// Told the result of every delivery: `delivered`, `failed` or `dropped` (the metrics' labels).
+pub(crate) type WebhookObserver = Arc<dyn Fn(&'static str) + Send + Sync>;
+
+#[derive(Default)]
 pub(super) struct WebhookCounters {
     delivered: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
     retried: AtomicU64,
+    observer: Option<WebhookObserver>,
 }
 
 impl WebhookCounters {
+    /// Counts one final result (`delivered`, `failed`, `dropped`); returns the new count.
+    fn record(&self, result: &'static str) -> u64 {
+        let counter = match result {
+            "delivered" => &self.delivered,
+            "failed" => &self.failed,
+            _ => &self.dropped,
+        };
+        if let Some(observe) = &self.observer {
+            observe(result);
+        }
+        counter.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     pub(super) fn stats(&self) -> WebhookStats {
         WebhookStats {
             delivered: self.delivered.load(Ordering::Relaxed),
@@ -89,8 +106,8 @@ pub(super) struct Workers {
 }
 
 /// Starts the workers (none without URLs).
-pub(super) fn start(config: &WebhookConfig, secret: &str) -> (Webhooks, Workers) {
-    let counters = Arc::new(WebhookCounters::default());
+pub(super) fn start(config: &WebhookConfig, secret: &str, observer: Option<WebhookObserver>) -> (Webhooks, Workers) {
+    let counters = Arc::new(WebhookCounters { observer, ..WebhookCounters::default() });
     let stop = CancellationToken::new();
     let idle = |counters| (Webhooks { urls: Vec::new(), queue: None, counters }, Workers { handles: Vec::new(), stop: stop.clone() });
     if config.urls.is_empty() {
@@ -141,7 +158,7 @@ impl Webhooks {
         for url in &self.urls {
             let delivery = Delivery { url: url.clone(), seq: event.seq, body: body.clone() };
             if queue.try_send(delivery).is_err() {
-                let n = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                let n = self.counters.record("dropped");
                 if n.is_power_of_two() {
                     warn!(dropped = n, "webhook queue full; deliveries dropped");
                 }
@@ -198,14 +215,14 @@ async fn deliver(policy: &Policy, counters: &WebhookCounters, stop: &Cancellatio
         };
         let error = match outcome {
             Ok(response) if response.status().is_success() => {
-                counters.delivered.fetch_add(1, Ordering::Relaxed);
+                counters.record("delivered");
                 return;
             }
             Ok(response) => format!("HTTP {}", response.status()),
             Err(e) => e.without_url().to_string(),
         };
         if attempt == policy.max_attempts {
-            counters.failed.fetch_add(1, Ordering::Relaxed);
+            counters.record("failed");
             warn!(url = %d.url, seq = d.seq, attempts = attempt, error, "webhook delivery failed; giving up");
             return;
         }
@@ -242,7 +259,13 @@ mod tests {
             initial_backoff_ms: 60_000,
             ..WebhookConfig::default()
         };
-        let (hooks, workers) = start(&config, "secret");
+        let seen = Arc::new(AtomicU64::new(0));
+        let observed = seen.clone();
+        let observer: WebhookObserver = Arc::new(move |result| {
+            assert_eq!(result, "dropped");
+            observed.fetch_add(1, Ordering::Relaxed);
+        });
+        let (hooks, workers) = start(&config, "secret", Some(observer));
         let event = StoredEvent {
             seq: 1,
             kind: "room_started".into(),
@@ -258,6 +281,7 @@ mod tests {
         }
         let dropped = hooks.counters().stats().dropped;
         assert!((8..=9).contains(&dropped), "dropped {dropped}");
+        assert_eq!(seen.load(Ordering::Relaxed), dropped, "the metrics observer sees every drop");
         drop(hooks);
         workers.stop(Duration::from_millis(100)).await;
     }

@@ -14,7 +14,7 @@ pub use model::{
 };
 pub use sqlite::SqliteStore;
 
-pub(crate) use model::{format_ms, now_ms, parse_rfc3339_ms};
+pub(crate) use model::{now_ms, parse_rfc3339_ms};
 
 use std::sync::Arc;
 

@@ -4,10 +4,12 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 use std::time::{Duration, SystemTime};
+use utoipa::ToSchema;
 
 /// A numbered event: what the SSE stream sends, webhooks POST and the store keeps. Serialises to
 /// the contract's `{"seq", "type", "at", "room", "participant"?, "data"}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = Event)]
 pub struct StoredEvent {
     /// Position in the server's event log, from 1, never reused.
     pub seq: u64,
@@ -15,6 +17,7 @@ pub struct StoredEvent {
     #[serde(rename = "type")]
     pub kind: String,
     /// When it happened, RFC 3339 UTC as the room wrote it.
+    #[schema(format = DateTime)]
     pub at: String,
     /// `at` in unix milliseconds (pruning and ordering).
     #[serde(skip)]
@@ -177,15 +180,17 @@ impl Serialize for SessionCursor {
 }
 
 /// One room session in a list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SessionSummary {
     /// The room sid.
     pub id: String,
     /// The room name.
     pub room: String,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub started_at: String,
     /// RFC 3339 UTC; `null` while the room is open.
+    #[schema(format = DateTime, required = true)]
     pub ended_at: Option<String>,
     /// Most participants at once.
     pub peak_participants: u32,
@@ -194,24 +199,29 @@ pub struct SessionSummary {
 }
 
 /// A page of sessions: `{"sessions": [...], "next_cursor": "…" | null}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = SessionList)]
 pub struct SessionPage {
     /// Newest first.
     pub sessions: Vec<SessionSummary>,
     /// Pass as `cursor` for the next page; `null` on the last one.
+    #[schema(value_type = Option<String>, required = true)]
     pub next_cursor: Option<SessionCursor>,
 }
 
 /// One room session with its participant legs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = Session)]
 pub struct SessionDetail {
     /// The room sid.
     pub id: String,
     /// The room name.
     pub room: String,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub started_at: String,
     /// RFC 3339 UTC; `null` while the room is open.
+    #[schema(format = DateTime, required = true)]
     pub ended_at: Option<String>,
     /// Most participants at once.
     pub peak_participants: u32,
@@ -220,7 +230,8 @@ pub struct SessionDetail {
 }
 
 /// One participant's time in one room session.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = ParticipantLeg)]
 pub struct LegRecord {
     /// Identity.
     pub identity: String,
@@ -229,8 +240,10 @@ pub struct LegRecord {
     /// Display name.
     pub name: Option<String>,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub joined_at: String,
     /// RFC 3339 UTC; `null` while in the room.
+    #[schema(format = DateTime, required = true)]
     pub left_at: Option<String>,
     /// Seconds in the room, once left.
     pub duration_s: Option<f64>,

@@ -277,7 +277,10 @@ impl Room {
         if p.state == to {
             return Ok(p.view());
         }
-        p.state.transition(to).map_err(|_| {
+        // Resume only ends a hold (Joining → Connected is the transport's job, not a moderator's).
+        let allowed = if hold { p.state == CallState::Connected } else { p.state == CallState::OnHold };
+        let transition = if allowed { p.state.transition(to) } else { Err(crate::call_state::IllegalTransition { from: p.state, to }) };
+        transition.map_err(|_| {
             AdminError::Invalid(format!("{identity:?} is {} and cannot be {}", p.state.as_str(), if hold { "held" } else { "resumed" }))
         })?;
         for t in p.tracks.values() {

@@ -400,3 +400,121 @@ pub fn latest_track(p: &TestParticipant, sid: &str, kind: MediaKind) -> Option<R
 pub fn gap_at_least(t: &ReceivedTrack, min: Duration) -> Option<ArrivalGap> {
     t.gaps.iter().find(|g| g.silence >= min).cloned()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Admin API and statistics helpers
+// ---------------------------------------------------------------------------------------------
+
+/// A read-only admin API client (`Authorization: Bearer` with an admin token for `tester`).
+#[derive(Clone)]
+pub struct AdminApi {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl AdminApi {
+    pub fn new(server: &switchboard::RunningServer) -> Self {
+        let token = server.sign(&switchboard::auth::Claims::admin(
+            server.api_key(),
+            "tester",
+            Duration::from_secs(600),
+        ));
+        AdminApi {
+            http: reqwest::Client::new(),
+            base: format!("http://{}", server.http_addr()),
+            token,
+        }
+    }
+
+    /// `GET path`; the JSON body of a 200, an error otherwise.
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))?;
+        let status = resp.status();
+        let body = resp.text().await.with_context(|| format!("GET {path}: body"))?;
+        ensure!(status.is_success(), "GET {path}: {status}: {body}");
+        serde_json::from_str(&body).with_context(|| format!("GET {path}: not JSON: {body}"))
+    }
+
+    /// `GET /api/v1/rooms/{room}`.
+    pub async fn room(&self, room: &str) -> Result<Value> {
+        self.get(&format!("/api/v1/rooms/{room}")).await
+    }
+
+    /// `GET /api/v1/rooms/{room}/participants/{identity}` (a `ParticipantView`).
+    pub async fn participant(&self, room: &str, identity: &str) -> Result<Value> {
+        self.get(&format!("/api/v1/rooms/{room}/participants/{identity}"))
+            .await
+    }
+}
+
+/// The one published track of `kind` in a `ParticipantView`.
+pub fn view_track<'a>(view: &'a Value, kind: MediaKind) -> Result<&'a Value> {
+    let tracks: Vec<&Value> = view
+        .get("tracks")
+        .and_then(Value::as_array)
+        .context("participant view without tracks[]")?
+        .iter()
+        .filter(|t| t.get("kind").and_then(Value::as_str) == Some(kind.as_str()))
+        .collect();
+    ensure!(
+        tracks.len() == 1,
+        "expected one {kind} track in the participant view, found {}: {view:#}",
+        tracks.len()
+    );
+    Ok(tracks[0])
+}
+
+/// The subscription to track `track_sid` in a `ParticipantView`.
+pub fn view_subscription<'a>(view: &'a Value, track_sid: &str) -> Result<&'a Value> {
+    view.get("subscriptions")
+        .and_then(Value::as_array)
+        .context("participant view without subscriptions[]")?
+        .iter()
+        .find(|s| s.get("track").and_then(Value::as_str) == Some(track_sid))
+        .with_context(|| format!("no subscription to {track_sid} in {view:#}"))
+}
+
+/// A number at `pointer` (e.g. `/stats/bitrate_bps`) of `v`.
+pub fn num_at(v: &Value, pointer: &str) -> Result<f64> {
+    v.pointer(pointer)
+        .and_then(Value::as_f64)
+        .with_context(|| format!("no number at {pointer} in {v:#}"))
+}
+
+/// `connection_quality` of a `ParticipantView`.
+pub fn view_quality(view: &Value) -> &str {
+    view.get("connection_quality")
+        .and_then(Value::as_str)
+        .unwrap_or("<missing>")
+}
+
+/// Every `(participant sid, quality)` pair of the `connection_quality` messages `p` received.
+pub fn quality_updates(p: &TestParticipant) -> Vec<(String, String)> {
+    p.messages()
+        .iter()
+        .filter(|m| msg_type(m) == Some("connection_quality"))
+        .flat_map(|m| {
+            m.get("updates")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|u| {
+            let s = |k: &str| u.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            (s("participant"), s("quality"))
+        })
+        .collect()
+}
+
+/// Whether `|actual - expected| <= tolerance × expected`.
+pub fn within(actual: f64, expected: f64, tolerance: f64) -> bool {
+    (actual - expected).abs() <= tolerance * expected
+}

@@ -60,7 +60,7 @@ impl Gate {
     }
 
     fn check_rate(&self, key: &str) -> Result<(), ApiError> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0 && self.limiter.len() > MAX_TRACKED {
+        if self.checks.fetch_add(1, Ordering::Relaxed).is_multiple_of(SWEEP_EVERY) && self.limiter.len() > MAX_TRACKED {
             self.limiter.retain_recent();
         }
         self.limiter
@@ -75,7 +75,11 @@ pub(crate) async fn require_admin(
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let token = bearer_token(req.headers().get(AUTHORIZATION))?;
+    let query_token = event_stream_token(&req);
+    let token = match (req.headers().get(AUTHORIZATION), query_token.as_deref()) {
+        (None, Some(token)) => token,
+        (header, _) => bearer_token(header)?,
+    };
     let c = &gate.state.config;
     let claims = verify(token, &c.api_key, &c.api_secret).map_err(|e| {
         let code = match e.code {
@@ -93,6 +97,16 @@ pub(crate) async fn require_admin(
     gate.check_rate(&format!("{}\u{0}{}", claims.iss, claims.sub))?;
     req.extensions_mut().insert(Caller(claims.sub));
     Ok(next.run(req).await)
+}
+
+/// `?access_token=` on `GET /api/v1/events` only: a browser's `EventSource` cannot set headers.
+/// No other route takes one, because tokens in URLs end up in access logs and browser history.
+fn event_stream_token(req: &Request) -> Option<String> {
+    if req.uri().path() != "/api/v1/events" {
+        return None;
+    }
+    let query = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(req.uri()).ok()?;
+    query.0.get("access_token").filter(|t| !t.is_empty()).cloned()
 }
 
 fn bearer_token(header: Option<&axum::http::HeaderValue>) -> Result<&str, ApiError> {
@@ -125,5 +139,13 @@ mod tests {
             assert_eq!(e.status(), 401, "{bad}");
         }
         assert_eq!(bearer_token(None).unwrap_err().code(), "unauthorized");
+    }
+
+    #[test]
+    fn only_the_event_stream_takes_a_token_in_the_query() {
+        let req = |uri: &str| Request::builder().uri(uri).body(axum::body::Body::empty()).unwrap();
+        assert_eq!(event_stream_token(&req("/api/v1/events?room=r&access_token=a.b.c")).as_deref(), Some("a.b.c"));
+        assert_eq!(event_stream_token(&req("/api/v1/events?access_token=")), None);
+        assert_eq!(event_stream_token(&req("/api/v1/rooms?access_token=a.b.c")), None);
     }
 }

@@ -3,6 +3,7 @@
 //! [`guard`]; the OpenAPI document in [`openapi`]. No moderation logic lives here: the room decides.
 
 pub(crate) mod data;
+pub(crate) mod events;
 pub(crate) mod extract;
 pub(crate) mod guard;
 pub(crate) mod invites;
@@ -12,6 +13,7 @@ pub(crate) mod openapi;
 pub(crate) mod participants;
 pub(crate) mod rooms;
 pub(crate) mod schema;
+pub(crate) mod sessions;
 
 use crate::app::AppState;
 use crate::http::ApiError;

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use switchboard_signaling::{AdminOp, MuteRequest, ParticipantView};
 use utoipa::ToSchema;
 
-/// Body of `POST …/participants/{identity}/mute`: give `track` (one track) or `kind` (every track
-/// of that kind); with neither the request is refused (422).
+/// Body of `POST …/participants/{identity}/mute`: `track` (one track), `kind` (every track of that
+/// kind), or neither (every track).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MuteParticipant {

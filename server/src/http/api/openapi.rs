@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the admin API, generated from the handlers' annotations and the
 //! request/response types, served without a token at `GET /api/v1/openapi.json`.
 
-use super::{data, invites, lobby, moderation, participants, rooms, schema};
+use super::{data, events, invites, lobby, moderation, participants, rooms, schema, sessions};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -24,6 +24,8 @@ use utoipa::{Modify, OpenApi};
         invites::create, invites::mint,
         lobby::list, lobby::admit, lobby::deny,
         data::send,
+        events::stream,
+        sessions::list, sessions::get,
         openapi_json,
     ),
     components(schemas(schema::ErrorBody, schema::RoomSchema, schema::ParticipantSchema, schema::TrackSchema)),
@@ -36,6 +38,8 @@ use utoipa::{Modify, OpenApi};
         (name = "lobby", description = "The waiting room"),
         (name = "invites", description = "Join tokens and invite links"),
         (name = "data", description = "Data messages to participants"),
+        (name = "events", description = "Live event stream (server-sent events) with replay"),
+        (name = "sessions", description = "Session records: room sessions and participant legs"),
         (name = "meta", description = "This document"),
     )
 )]
