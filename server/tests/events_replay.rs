@@ -60,3 +60,36 @@ async fn reconnecting_with_last_event_id_replays_exactly_the_missed_events_then_
     assert_eq!(from_start.next().await.id, 1);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn streams_opened_during_a_burst_neither_skip_nor_repeat_events() {
+    let server = spawn_test_server().await.unwrap();
+    let mut reference = EventStream::open(&server, "", &[]).await;
+    Api::new(&server).create_room("burst", Value::Null).await;
+    // Event 1 exists before any client claims to have seen it.
+    assert_eq!(reference.next().await.id, 1);
+    let addr = server.http_addr();
+    let tokens: Vec<String> = (0..40).map(|i| server.token("burst", &format!("p{i}"))).collect();
+    let burst = tokio::spawn(async move {
+        let mut participants = Vec::new();
+        for token in tokens {
+            let url = format!("ws://{addr}/ws?access_token={token}");
+            participants.push(tokio_tungstenite::connect_async(url).await.unwrap().0);
+        }
+        participants
+    });
+    // Each stream subscribes while events are being persisted and broadcast: some of them reach
+    // it both from the store and live.
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(EventStream::open(&server, "", &[("last-event-id", "1")]).await);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let _participants = burst.await.unwrap();
+    let last = reference.until(|e| is(e, "participant_joined", "p39")).await.last().unwrap().id;
+    for mut client in clients {
+        let ids: Vec<u64> = client.until(|e| e.id >= last).await.iter().map(|e| e.id).collect();
+        assert_eq!(ids, (2..=last).collect::<Vec<_>>());
+    }
+    server.shutdown().await;
+}

@@ -112,7 +112,8 @@ async fn a_leg_left_open_by_a_crash_is_closed_at_the_next_start() {
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
     let join_token = Claims::join("devkey", "crashed", "alice", Some("alice"), Duration::from_secs(600)).sign("secret");
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?access_token={join_token}")).await.unwrap();
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws?access_token={join_token}")).await.unwrap();
     let first = ws.next().await.unwrap().unwrap();
     assert!(first.to_text().unwrap().contains("\"joined\""), "{first:?}");
     let admin = Claims::admin("devkey", "tester", Duration::from_secs(600)).sign("secret");

@@ -48,7 +48,12 @@ async fn receiver(answer: fn(usize) -> StatusCode) -> Receiver {
     type Shared = (Arc<Mutex<Vec<Hook>>>, fn(usize) -> StatusCode);
     async fn handle(State((hooks, answer)): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        let hook = Hook { at: Instant::now(), signature: header("switchboard-signature"), content_type: header("content-type"), body };
+        let hook = Hook {
+            at: Instant::now(),
+            signature: header("switchboard-signature"),
+            content_type: header("content-type"),
+            body,
+        };
         let mut hooks = hooks.lock().unwrap();
         let seq = hook.seq();
         hooks.push(hook);
@@ -98,7 +103,12 @@ fn assert_signed(hook: &Hook, secret: &str) {
 
 fn config(url: &str, max_attempts: u32) -> Config {
     Config {
-        webhooks: WebhookConfig { urls: vec![url.to_owned()], max_attempts, initial_backoff_ms: 50, ..WebhookConfig::default() },
+        webhooks: WebhookConfig {
+            urls: vec![url.to_owned()],
+            max_attempts,
+            initial_backoff_ms: 50,
+            ..WebhookConfig::default()
+        },
         ..test_config()
     }
 }
@@ -129,7 +139,8 @@ async fn each_event_is_posted_signed_with_the_stream_s_json() {
 
 #[tokio::test]
 async fn failed_attempts_are_retried_with_growing_waits_until_accepted() {
-    let receiver = receiver(|attempt| if attempt < 3 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }).await;
+    let receiver =
+        receiver(|attempt| if attempt < 3 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }).await;
     let server = spawn_test_server_with(config(&receiver.url, 5)).await.unwrap();
     let mut events = EventStream::open(&server, "", &[]).await;
     let _alice = join(&server, "retried", "alice").await;

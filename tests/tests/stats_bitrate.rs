@@ -152,6 +152,16 @@ async fn admin_api_reports_the_bitrate_actually_sent() {
         // Published tracks, as received by the server.
         let video = view_track(&pub_view, MediaKind::Video)?;
         let audio = view_track(&pub_view, MediaKind::Audio)?;
+        println!(
+            "kit sent video {:.0} bit/s {:.1} pkt/s, audio {:.0} bit/s {:.1} pkt/s; server: \
+             video {}, audio {}",
+            sent_video.bps,
+            sent_video.pps,
+            sent_audio.bps,
+            sent_audio.pps,
+            video.get("stats").unwrap_or(&Value::Null),
+            audio.get("stats").unwrap_or(&Value::Null)
+        );
         check_stats("pub video track", video, &sent_video)?;
         check_stats("pub audio track", audio, &sent_audio)?;
         let fps = num_at(video, "/stats/frames_per_second")?;

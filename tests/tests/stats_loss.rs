@@ -127,7 +127,6 @@ async fn lossy_publisher_is_reported_poor() {
             }
             let lossy_view = api.participant(ROOM, "lossy").await?;
             let clean_view = api.participant(ROOM, "clean").await?;
-            eprintln!("DEBUG lossy {lossy_view:#}\nDEBUG clean {clean_view:#}");
             check_lossy_view(&lossy_view, round)?;
             check_clean_view(&clean_view, round)?;
         }
@@ -162,7 +161,6 @@ async fn lossy_publisher_is_reported_poor() {
             );
         }
 
-        eprintln!("DEBUG clean sees {:?}\nDEBUG lossy sees {:?}", quality_updates(&clean), quality_updates(&lossy));
         lossy.leave().await?;
         clean.leave().await?;
         let _ = server.shutdown().await;

@@ -10,8 +10,8 @@ mod subscription;
 mod webhooks;
 
 pub use subscription::Subscription;
-pub use webhooks::WebhookStats;
 pub(crate) use webhooks::WebhookObserver;
+pub use webhooks::WebhookStats;
 
 use crate::config::WebhookConfig;
 use crate::store::{StoreError, StoreHandle, StoredEvent};
@@ -57,7 +57,6 @@ struct Shared {
     /// The last number given out (and persisted, unless the store failed).
     last_seq: AtomicU64,
     webhooks: Arc<webhooks::WebhookCounters>,
-    sink: EventSink,
 }
 
 /// The event service's tasks; [`EventTasks::stop`] once the conference has closed, so that the
@@ -90,7 +89,6 @@ pub(crate) async fn start(options: EventServiceOptions) -> Result<(EventService,
         live,
         last_seq: AtomicU64::new(last_seq),
         webhooks: hooks.counters(),
-        sink: sink.clone(),
     });
     let stop = CancellationToken::new();
     let pipeline = pipeline::Pipeline::new(rx, shared.clone(), options.retention, hooks, stop.clone());
@@ -112,11 +110,6 @@ impl EventService {
     /// Webhook delivery counts.
     pub fn webhook_stats(&self) -> WebhookStats {
         self.shared.webhooks.stats()
-    }
-
-    /// Events signalling dropped because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.shared.sink.dropped()
     }
 }
 

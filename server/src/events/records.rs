@@ -85,14 +85,19 @@ mod tests {
 
     #[test]
     fn joins_and_departures_open_and_close_legs_with_their_summary() {
-        let joined = derive(EventKind::ParticipantJoined, &event(Some("alice"), json!({"sid": "PA_1", "name": "Alice"})));
-        assert!(matches!(joined, Some(RecordChange::LegOpened { ref sid, ref identity, .. }) if sid == "PA_1" && identity == "alice"));
+        let joined =
+            derive(EventKind::ParticipantJoined, &event(Some("alice"), json!({"sid": "PA_1", "name": "Alice"})));
+        assert!(
+            matches!(joined, Some(RecordChange::LegOpened { ref sid, ref identity, .. }) if sid == "PA_1" && identity == "alice")
+        );
         let left = json!({
             "sid": "PA_1", "name": "Alice", "duration_s": 12.5, "remote_address": "192.0.2.1:5000",
             "codecs": ["audio/opus", "video/VP8"], "bytes_in": 10, "packets_in": 1, "bytes_out": 20, "packets_out": 2,
             "reason": "removed",
         });
-        let Some(RecordChange::LegClosed { summary, sid, .. }) = derive(EventKind::ParticipantLeft, &event(Some("alice"), left)) else {
+        let Some(RecordChange::LegClosed { summary, sid, .. }) =
+            derive(EventKind::ParticipantLeft, &event(Some("alice"), left))
+        else {
             panic!("a departure closes a leg")
         };
         assert_eq!(sid, "PA_1");
@@ -116,11 +121,16 @@ mod tests {
     #[test]
     fn moderator_actions_keep_who_what_when_and_details() {
         let data = json!({"action": "mute", "by": "ops", "details": {"kind": "audio"}});
-        let Some(RecordChange::ModeratorAction { identity, action, .. }) = derive(EventKind::ModeratorAction, &event(Some("bob"), data)) else {
+        let Some(RecordChange::ModeratorAction { identity, action, .. }) =
+            derive(EventKind::ModeratorAction, &event(Some("bob"), data))
+        else {
             panic!("an action on a participant is recorded")
         };
         assert_eq!(identity, "bob");
-        assert_eq!(action, json!({"action": "mute", "by": "ops", "at": "2024-01-01T00:00:00.000Z", "details": {"kind": "audio"}}));
+        assert_eq!(
+            action,
+            json!({"action": "mute", "by": "ops", "at": "2024-01-01T00:00:00.000Z", "details": {"kind": "audio"}})
+        );
     }
 
     #[test]

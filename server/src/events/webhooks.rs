@@ -109,7 +109,9 @@ pub(super) struct Workers {
 pub(super) fn start(config: &WebhookConfig, secret: &str, observer: Option<WebhookObserver>) -> (Webhooks, Workers) {
     let counters = Arc::new(WebhookCounters { observer, ..WebhookCounters::default() });
     let stop = CancellationToken::new();
-    let idle = |counters| (Webhooks { urls: Vec::new(), queue: None, counters }, Workers { handles: Vec::new(), stop: stop.clone() });
+    let idle = |counters| {
+        (Webhooks { urls: Vec::new(), queue: None, counters }, Workers { handles: Vec::new(), stop: stop.clone() })
+    };
     if config.urls.is_empty() {
         return idle(counters);
     }
@@ -180,7 +182,12 @@ impl Workers {
     }
 }
 
-async fn work(queue: async_channel::Receiver<Delivery>, policy: Arc<Policy>, counters: Arc<WebhookCounters>, stop: CancellationToken) {
+async fn work(
+    queue: async_channel::Receiver<Delivery>,
+    policy: Arc<Policy>,
+    counters: Arc<WebhookCounters>,
+    stop: CancellationToken,
+) {
     loop {
         let delivery = tokio::select! {
             d = queue.recv() => match d {

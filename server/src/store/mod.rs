@@ -100,7 +100,12 @@ impl StoreHandle {
     }
 
     /// See [`Store::events_after`].
-    pub async fn events_after(&self, after: u64, room: Option<String>, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    pub async fn events_after(
+        &self,
+        after: u64,
+        room: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         self.run(move |s| s.events_after(after, room.as_deref(), limit)).await
     }
 

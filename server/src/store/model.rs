@@ -273,7 +273,9 @@ pub(crate) fn format_ms(ms: i64) -> String {
 
 /// Now, in unix milliseconds.
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// An RFC 3339 timestamp (any offset) as unix milliseconds.
@@ -316,6 +318,9 @@ mod tests {
             data: serde_json::json!({}),
         };
         let v = serde_json::to_value(&e).unwrap();
-        assert_eq!(v, serde_json::json!({"seq": 7, "type": "room_started", "at": "2024-01-01T00:00:00.000Z", "room": "r", "data": {}}));
+        assert_eq!(
+            v,
+            serde_json::json!({"seq": 7, "type": "room_started", "at": "2024-01-01T00:00:00.000Z", "room": "r", "data": {}})
+        );
     }
 }

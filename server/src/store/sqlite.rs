@@ -6,8 +6,8 @@
 use super::migrations;
 use super::model::{format_ms, now_ms, LegSummary};
 use super::{
-    Abandoned, LegRecord, RecordChange, SessionCursor, SessionDetail, SessionPage, SessionQuery, SessionSummary,
-    Store, StoreError, StoredEvent,
+    Abandoned, LegRecord, RecordChange, SessionCursor, SessionDetail, SessionPage, SessionQuery, SessionSummary, Store,
+    StoreError, StoredEvent,
 };
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
@@ -36,8 +36,7 @@ impl SqliteStore {
         let mut conn = Connection::open(path).map_err(backend)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(backend)?;
         // In-memory databases answer `memory`; files switch to WAL (a persistent setting).
-        let _mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(backend)?;
+        let _mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(backend)?;
         migrations::migrate(&mut conn)?;
         Ok(Self { conn: Mutex::new(conn) })
@@ -80,7 +79,10 @@ const EVENT_COLUMNS: &str = "seq, type, at, at_ms, room, room_sid, participant, 
 /// Creates the session a change refers to when its `room_started` never arrived (dropped under
 /// load), so that no leg is ever orphaned.
 fn ensure_session(tx: &Transaction<'_>, id: &str, room: &str, at_ms: i64) -> rusqlite::Result<()> {
-    tx.execute("INSERT INTO room_sessions (id, room, started_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING", params![id, room, at_ms])?;
+    tx.execute(
+        "INSERT INTO room_sessions (id, room, started_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+        params![id, room, at_ms],
+    )?;
     Ok(())
 }
 
@@ -306,8 +308,9 @@ impl Store for SqliteStore {
                     rows.collect()
                 }
                 None => {
-                    let mut stmt = conn
-                        .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+                    let mut stmt = conn.prepare_cached(&format!(
+                        "SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+                    ))?;
                     let rows = stmt.query_map(params![after, limit], event_from_row)?;
                     rows.collect()
                 }

@@ -46,7 +46,10 @@ fn bad(message: impl Into<String>) -> ApiError {
 
 fn time(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
     value
-        .map(|v| parse_rfc3339_ms(v).ok_or_else(|| bad(format!("{name} must be an RFC 3339 time like 2024-05-01T12:00:00Z, not {v:?}"))))
+        .map(|v| {
+            parse_rfc3339_ms(v)
+                .ok_or_else(|| bad(format!("{name} must be an RFC 3339 time like 2024-05-01T12:00:00Z, not {v:?}")))
+        })
         .transpose()
 }
 
@@ -71,7 +74,9 @@ impl SessionsQuery {
             return Err(bad(format!("limit must be 1–{MAX_LIMIT}, not {limit}")));
         }
         let cursor = match self.cursor {
-            Some(token) => Some(SessionCursor::decode(&token).ok_or_else(|| bad("cursor is not a next_cursor of this API"))?),
+            Some(token) => {
+                Some(SessionCursor::decode(&token).ok_or_else(|| bad("cursor is not a next_cursor of this API"))?)
+            }
             None => None,
         };
         Ok(SessionQuery {
@@ -138,7 +143,11 @@ mod tests {
         assert_eq!(q.parse().unwrap().cursor, Some(cursor));
         let bad_queries = [
             SessionsQuery { from: Some("yesterday".into()), ..Default::default() },
-            SessionsQuery { from: Some("2024-05-02T00:00:00Z".into()), to: Some("2024-05-01T00:00:00Z".into()), ..Default::default() },
+            SessionsQuery {
+                from: Some("2024-05-02T00:00:00Z".into()),
+                to: Some("2024-05-01T00:00:00Z".into()),
+                ..Default::default()
+            },
             SessionsQuery { limit: Some(0), ..Default::default() },
             SessionsQuery { limit: Some(501), ..Default::default() },
             SessionsQuery { cursor: Some("garbage".into()), ..Default::default() },

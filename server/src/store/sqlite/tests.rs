@@ -63,11 +63,24 @@ fn a_session_records_legs_actions_and_its_end() {
                 started("RM_1", "r", 1_000),
                 opened("RM_1", "alice", "PA_a", 1_100),
                 opened("RM_1", "bob", "PA_b", 1_200),
-                RecordChange::ModeratorAction { session: "RM_1".into(), identity: "alice".into(), action: action.clone() },
+                RecordChange::ModeratorAction {
+                    session: "RM_1".into(),
+                    identity: "alice".into(),
+                    action: action.clone(),
+                },
                 closed("RM_1", "alice", "PA_a", 3_600, "left"),
                 // Recorded after the leg closed (a remove): lands on that leg all the same.
-                RecordChange::ModeratorAction { session: "RM_1".into(), identity: "alice".into(), action: action.clone() },
-                RecordChange::SessionEnded { id: "RM_1".into(), room: "r".into(), at_ms: 5_000, peak_participants: Some(2) },
+                RecordChange::ModeratorAction {
+                    session: "RM_1".into(),
+                    identity: "alice".into(),
+                    action: action.clone(),
+                },
+                RecordChange::SessionEnded {
+                    id: "RM_1".into(),
+                    room: "r".into(),
+                    at_ms: 5_000,
+                    peak_participants: Some(2),
+                },
             ],
         )
         .unwrap();
@@ -75,7 +88,10 @@ fn a_session_records_legs_actions_and_its_end() {
     assert_eq!((s.room.as_str(), s.peak_participants), ("r", 2));
     assert_eq!(s.ended_at.as_deref(), Some("1970-01-01T00:00:05.000Z"));
     let [alice, bob] = &s.participants[..] else { panic!("two legs: {:?}", s.participants) };
-    assert_eq!((alice.identity.as_str(), alice.leave_reason.as_deref(), alice.duration_s), ("alice", Some("left"), Some(2.5)));
+    assert_eq!(
+        (alice.identity.as_str(), alice.leave_reason.as_deref(), alice.duration_s),
+        ("alice", Some("left"), Some(2.5))
+    );
     assert_eq!((alice.bytes_in, alice.bytes_out, alice.packets_in, alice.packets_out), (100, 200, 3, 4));
     assert_eq!(alice.codecs, ["audio/opus"]);
     assert_eq!(alice.moderator_actions, [action.clone(), action]);
@@ -104,7 +120,12 @@ fn sessions_page_newest_first_and_filter() {
         let room = if i % 2 == 0 { "even" } else { "odd" };
         changes.push(started(&id, room, 1_000 * i64::from(i)));
         changes.push(opened(&id, &format!("user{i}"), &format!("PA_{i}"), 1_000 * i64::from(i)));
-        changes.push(RecordChange::SessionEnded { id, room: room.into(), at_ms: 1_000 * i64::from(i) + 500, peak_participants: None });
+        changes.push(RecordChange::SessionEnded {
+            id,
+            room: room.into(),
+            at_ms: 1_000 * i64::from(i) + 500,
+            peak_participants: None,
+        });
     }
     store.append(&[], &changes).unwrap();
 
