@@ -8,7 +8,7 @@ use common::{Api, ROUTES};
 use reqwest::Method;
 use std::time::Duration;
 use switchboard::auth::Claims;
-use switchboard::testing::spawn_test_server;
+use common::spawn_test_server;
 
 fn concrete(path: &str) -> String {
     path.replace("{room}", "some-room").replace("{identity}", "someone")

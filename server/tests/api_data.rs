@@ -5,7 +5,7 @@ mod common;
 
 use common::{join, next_of_type, Api};
 use serde_json::{json, Value};
-use switchboard::testing::spawn_test_server;
+use common::spawn_test_server;
 
 #[tokio::test]
 async fn data_reaches_everyone_or_the_listed_identities() {

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, UNIX_EPOCH};
 use switchboard::auth::verify;
-use switchboard::testing::spawn_test_server;
+use common::spawn_test_server;
 
 fn state_of(list: &Value, identity: &str) -> Option<String> {
     list["participants"]

@@ -8,7 +8,7 @@ use common::{join, Api};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
-use switchboard::testing::spawn_test_server;
+use common::spawn_test_server;
 use switchboard::Config;
 
 #[tokio::test]
@@ -76,13 +76,8 @@ async fn no_cors_headers_unless_origins_are_configured() {
 
 #[tokio::test]
 async fn configured_origins_may_call_cross_origin() {
-    let config = Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        udp_port: 0,
-        cors_origins: vec!["https://dash.example.com".into()],
-        ..Config::default()
-    };
-    let server = switchboard::spawn(config).await.unwrap();
+    let config = Config { cors_origins: vec!["https://dash.example.com".into()], ..switchboard::testing::test_config() };
+    let server = switchboard::testing::spawn_test_server_with(config).await.unwrap();
     let api = Api::new(&server);
     let preflight = |origin: &'static str| {
         [

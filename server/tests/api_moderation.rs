@@ -7,7 +7,7 @@ mod common;
 use common::{join, next_of_type, Api};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use switchboard::testing::spawn_test_server;
+use common::spawn_test_server;
 use switchboard_tests::TestParticipant;
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use common::{Api, LATER_ROUTES, ROUTES};
 use oas3::spec::{ObjectOrReference, ParameterIn};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use switchboard::testing::spawn_test_server;
+use common::spawn_test_server;
 
 /// POST routes that act on the path alone and take no body.
 const BODYLESS_POSTS: &[&str] = &[

@@ -6,7 +6,7 @@ mod common;
 
 use common::{closed, connect, join, next, next_of_type, Api};
 use serde_json::{json, Value};
-use switchboard::testing::spawn_test_server;
+use common::spawn_test_server;
 
 #[tokio::test]
 async fn list_and_get_show_state_permissions_and_tracks() {

@@ -8,7 +8,7 @@ mod common;
 use common::{closed, join, next_of_type, Api};
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard::testing::spawn_test_server;
+use common::spawn_test_server;
 
 #[tokio::test]
 async fn create_list_get_patch_and_end_a_room() {

@@ -25,8 +25,8 @@ use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYP
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RTCRtpHeaderExtensionCapability, RtpCodecKind,
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability,
+    RtpCodecKind,
 };
 use rtc::sansio::Protocol;
 use serde_json::{json, Value};
@@ -1393,7 +1393,10 @@ impl TestParticipant {
             .iter()
             .find(|p| p.state.kind == MediaKind::Audio)
             .context("no published audio track")?;
-        audio.state.audio_level.store(level.min(127), Ordering::Relaxed);
+        audio
+            .state
+            .audio_level
+            .store(level.min(127), Ordering::Relaxed);
         Ok(())
     }
 

@@ -13,9 +13,10 @@ use serde_json::json;
 use switchboard_tests::{msg_type, ws_url, Message, SignalClient, TestParticipant};
 
 const ROOM: &str = "moderation-remove-close";
-const ROUNDS: usize = 20;
-/// How often the removed client sends a `ping` (well under the 50/s rate limit).
-const CHATTER: Duration = Duration::from_millis(50);
+const ROUNDS: usize = 40;
+/// How often the removed client sends a `ping`: for the ~0.2 s it talks that is ~50 messages,
+/// within the protocol's burst of 100.
+const CHATTER: Duration = Duration::from_millis(4);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removed_participant_gets_notice_and_close_while_sending() {
@@ -44,7 +45,7 @@ async fn removed_participant_gets_notice_and_close_while_sending() {
                     tokio::time::sleep(CHATTER).await;
                 }
             });
-            tokio::time::sleep(Duration::from_millis(120)).await;
+            tokio::time::sleep(Duration::from_millis(60)).await;
             moderate(
                 &m,
                 json!({"type": "moderate", "action": "remove", "identity": identity, "reason": "bye"}),

@@ -44,7 +44,9 @@ fn speaker_sids(m: &Value) -> Option<Vec<String>> {
 
 /// A `speakers` message with `first` first and without `absent`.
 fn leads_without(m: &Value, first: &str, absent: &str) -> bool {
-    speaker_sids(m).is_some_and(|l| l.first().map(String::as_str) == Some(first) && !l.iter().any(|s| s == absent))
+    speaker_sids(m).is_some_and(|l| {
+        l.first().map(String::as_str) == Some(first) && !l.iter().any(|s| s == absent)
+    })
 }
 
 /// Every `speakers` message of `p` from index `from` (exclusive of later ones) up to `to`.
@@ -73,7 +75,12 @@ async fn wait_active_speaker(api: &AdminApi, want: &str, deadline: Instant) -> R
     }
 }
 
-async fn join(base: &str, server: &switchboard::RunningServer, identity: &str, level: u8) -> Result<TestParticipant> {
+async fn join(
+    base: &str,
+    server: &switchboard::RunningServer,
+    identity: &str,
+    level: u8,
+) -> Result<TestParticipant> {
     let config = ParticipantConfig {
         publish_video: false,
         audio_level: Some(level),
@@ -82,8 +89,12 @@ async fn join(base: &str, server: &switchboard::RunningServer, identity: &str, l
     let mut p = TestParticipant::join_with(base, &server.token(ROOM, identity), config)
         .await
         .with_context(|| format!("{identity} joins"))?;
-    p.publish().await.with_context(|| format!("{identity} publishes"))?;
-    let audio = p.published_track(MediaKind::Audio).context("no audio track")?;
+    p.publish()
+        .await
+        .with_context(|| format!("{identity} publishes"))?;
+    let audio = p
+        .published_track(MediaKind::Audio)
+        .context("no audio track")?;
     ensure!(
         audio.audio_level_ext_id.is_some(),
         "{identity}: the audio-level extension was not negotiated: {audio:?}"

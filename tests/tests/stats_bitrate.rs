@@ -27,7 +27,8 @@ const VIDEO_PACKETS_PER_FRAME: u32 = 2;
 const VIDEO_PAYLOAD: usize = 1000;
 const AUDIO_PAYLOAD: usize = 100;
 /// Payload bitrates the configuration asks for.
-const NOMINAL_VIDEO_BPS: f64 = (VIDEO_FPS * VIDEO_PACKETS_PER_FRAME) as f64 * VIDEO_PAYLOAD as f64 * 8.0;
+const NOMINAL_VIDEO_BPS: f64 =
+    (VIDEO_FPS * VIDEO_PACKETS_PER_FRAME) as f64 * VIDEO_PAYLOAD as f64 * 8.0;
 const NOMINAL_AUDIO_BPS: f64 = 50.0 * AUDIO_PAYLOAD as f64 * 8.0;
 /// Tolerance of the server's figures against what was sent.
 const TOLERANCE: f64 = 0.20;
@@ -75,7 +76,8 @@ fn sent_between(a: &KitSample, b: &KitSample, kind: MediaKind) -> Sent {
 
 /// Checks one stream's `stats` (a published track or a subscription) against what was sent.
 fn check_stats(what: &str, stream: &Value, sent: &Sent) -> Result<()> {
-    let bitrate = num_at(stream, "/stats/bitrate_bps").with_context(|| format!("{what}: no stats"))?;
+    let bitrate =
+        num_at(stream, "/stats/bitrate_bps").with_context(|| format!("{what}: no stats"))?;
     let pps = num_at(stream, "/stats/packets_per_second")?;
     ensure!(
         within(bitrate, sent.bps, TOLERANCE),
@@ -176,7 +178,10 @@ async fn admin_api_reports_the_bitrate_actually_sent() {
         );
         for (what, t) in [("video", video), ("audio", audio)] {
             let loss = num_at(t, "/stats/loss_percent")?;
-            ensure!(loss < 2.0, "pub {what} track: {loss:.1} % loss on a clean loopback link: {t:#}");
+            ensure!(
+                loss < 2.0,
+                "pub {what} track: {loss:.1} % loss on a clean loopback link: {t:#}"
+            );
         }
 
         // The subscriber's legs of those tracks.

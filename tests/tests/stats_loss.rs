@@ -6,8 +6,8 @@
 //! admin API and in every `connection_quality` message.
 //!
 //! The clean participant does not subscribe (`can_subscribe: false`): a subscriber of the lossy
-//! publisher receives the same sequence gaps (the SFU forwards them as they are) and its own
-//! receiver reports would then show the publisher's loss.
+//! publisher receives the same sequence gaps (the SFU keeps the publisher's numbering, offset),
+//! so its receiver reports would rightly show that loss on its own leg.
 
 mod common;
 
@@ -41,7 +41,10 @@ fn check_lossy_view(view: &Value, round: usize) -> Result<()> {
              {EXPECTED_LOSS}±{LOSS_TOLERANCE} (every {DROP_EVERY}th packet is never sent): {t:#}"
         );
         let lost = num_at(t, "/stats/packets_lost")?;
-        ensure!(lost > 0.0, "sample {round}: lossy {kind} track: packets_lost is {lost}: {t:#}");
+        ensure!(
+            lost > 0.0,
+            "sample {round}: lossy {kind} track: packets_lost is {lost}: {t:#}"
+        );
     }
     let q = view_quality(view);
     ensure!(

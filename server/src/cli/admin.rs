@@ -42,7 +42,7 @@ pub enum AdminCommand {
     Invite(InviteArgs),
     /// Show the lobby, or admit/deny someone waiting.
     Lobby(LobbyArgs),
-    /// Session records (not available yet: the server has no sessions API).
+    /// Session records: past and current room sessions, or one with its participant legs.
     Sessions(SessionsArgs),
 }
 
@@ -189,6 +189,17 @@ pub enum LobbyAction {
 /// `switchboard sessions`.
 #[derive(Debug, Args)]
 pub struct SessionsArgs {
+    /// One session (its id, `RM_…`) with its participant legs.
+    id: Option<String>,
+    /// Only sessions of this room.
+    #[arg(long)]
+    room: Option<String>,
+    /// Only sessions this identity took part in.
+    #[arg(long)]
+    identity: Option<String>,
+    /// At most this many sessions.
+    #[arg(long)]
+    limit: Option<u32>,
     #[command(flatten)]
     client: ClientArgs,
 }
@@ -201,6 +212,8 @@ enum Shape {
     Participants,
     Participant,
     Invite,
+    Sessions,
+    Session,
     /// No content; print this sentence.
     Done(String),
 }
@@ -211,9 +224,6 @@ pub enum AdminCommandError {
     /// The call failed (exit code 1).
     #[error(transparent)]
     Client(#[from] ClientError),
-    /// The subcommand exists but the server offers nothing for it yet (exit code 2).
-    #[error("{0}")]
-    NotAvailable(&'static str),
 }
 
 impl AdminCommandError {
@@ -221,7 +231,6 @@ impl AdminCommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
             AdminCommandError::Client(_) => 1,
-            AdminCommandError::NotAvailable(_) => 2,
         }
     }
 }
@@ -230,10 +239,18 @@ impl AdminCommandError {
 pub async fn run(config: &Config, command: AdminCommand) -> Result<String, AdminCommandError> {
     use AdminCommand as C;
     let (client_args, request) = match command {
-        C::Sessions(_) => {
-            return Err(AdminCommandError::NotAvailable(
-                "sessions: not available yet; this server has no session records API (GET /api/v1/sessions)",
-            ))
+        C::Sessions(a) => {
+            let request = match a.id {
+                Some(id) => Request::get(&["sessions", &id], Shape::Session),
+                None => {
+                    let mut r = Request::get(&["sessions"], Shape::Sessions);
+                    r.query.extend(a.room.map(|v| ("room", v)));
+                    r.query.extend(a.identity.map(|v| ("identity", v)));
+                    r.query.extend(a.limit.map(|v| ("limit", v.to_string())));
+                    r
+                }
+            };
+            (a.client, request)
         }
         C::Rooms(a) => (a.client, rooms_request(a.action.unwrap_or(RoomsAction::List))),
         C::Participants(a) => {
@@ -455,8 +472,40 @@ fn render(shape: Shape, v: &Value) -> String {
         Shape::Invite => {
             format!("url:     {}\nexpires: {}\ntoken:   {}", text(&v["url"]), text(&v["expires_at"]), text(&v["token"]))
         }
+        Shape::Sessions => {
+            let rows: Vec<_> = list(v, "sessions").iter().map(session_row).collect();
+            table::render(&SESSION_HEADERS, &rows)
+        }
+        Shape::Session => {
+            let mut out = table::render(&SESSION_HEADERS, &[session_row(v)]);
+            let legs: Vec<Vec<String>> = list(v, "participants")
+                .iter()
+                .map(|l| {
+                    ["identity", "name", "joined_at", "left_at", "duration_s", "leave_reason", "bytes_in", "bytes_out"]
+                        .iter()
+                        .map(|k| text(&l[*k]))
+                        .collect()
+                })
+                .collect();
+            if !legs.is_empty() {
+                out.push_str("\n\n");
+                let headers = ["IDENTITY", "NAME", "JOINED", "LEFT", "SECONDS", "REASON", "BYTES IN", "BYTES OUT"];
+                out.push_str(&table::render(&headers, &legs));
+            }
+            out
+        }
         Shape::Done(what) => what,
     }
+}
+
+const SESSION_HEADERS: [&str; 6] = ["ID", "ROOM", "STARTED", "ENDED", "PEAK", "PARTICIPANTS"];
+
+fn session_row(s: &Value) -> Vec<String> {
+    let participants = match &s["participants"] {
+        Value::Array(legs) => legs.len().to_string(),
+        other => text(other),
+    };
+    vec![text(&s["id"]), text(&s["room"]), text(&s["started_at"]), text(&s["ended_at"]), text(&s["peak_participants"]), participants]
 }
 
 #[cfg(test)]

@@ -273,3 +273,10 @@ pub async fn closed(ws: &mut Ws) -> u16 {
 pub async fn leave(ws: &mut Ws) {
     let _ = ws.send(Message::text(r#"{"type":"leave"}"#)).await;
 }
+
+/// A test server whose signalling-only participants (WebSocket, no media) are not removed by
+/// the ICE timeout while a test inspects them.
+pub async fn spawn_test_server() -> anyhow::Result<switchboard::RunningServer> {
+    let config = switchboard::Config { ice_timeout_s: 120, ..switchboard::testing::test_config() };
+    switchboard::testing::spawn_test_server_with(config).await
+}

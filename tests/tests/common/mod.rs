@@ -438,7 +438,10 @@ impl AdminApi {
             .await
             .with_context(|| format!("GET {path}"))?;
         let status = resp.status();
-        let body = resp.text().await.with_context(|| format!("GET {path}: body"))?;
+        let body = resp
+            .text()
+            .await
+            .with_context(|| format!("GET {path}: body"))?;
         ensure!(status.is_success(), "GET {path}: {status}: {body}");
         serde_json::from_str(&body).with_context(|| format!("GET {path}: not JSON: {body}"))
     }
