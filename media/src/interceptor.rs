@@ -1,19 +1,22 @@
-//! An interceptor that lets keyframe requests (PLI, FIR) from subscribers reach the shard.
+//! An interceptor that lets keyframe requests (PLI, FIR) and receiver reports from subscribers
+//! reach the shard.
 //!
 //! By default `rtc` consumes inbound RTCP inside its interceptor chain. An SFU must relay a
-//! subscriber's keyframe request to the publisher, so compound packets carrying PLI or FIR are
-//! marked `DeliverToApplication`; everything else (receiver reports, NACKs, which the chain's own
-//! NACK responder answers) is left to the chain.
+//! subscriber's keyframe request to the publisher, and needs the subscriber's receiver reports for
+//! per-leg loss and jitter (rtc 0.21.1 never feeds them into its own stats), so compound packets
+//! carrying PLI, FIR or RR are marked `DeliverToApplication`; the rest (NACKs, which the chain's
+//! own NACK responder answers) is left to the chain.
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-/// Marks inbound RTCP with PLI/FIR for delivery to the application (add it at `Slot::from(14_000)`).
+/// Marks inbound RTCP with PLI/FIR/RR for delivery to the application (add it at `Slot::from(14_000)`).
 #[derive(Default)]
 pub struct KeyframeRequestTap {
     reads: VecDeque<TaggedPacket>,
@@ -35,7 +38,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestTap {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Error> {
         if let Packet::Rtcp(packets) = &msg.message.packet {
-            if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+            if packets.iter().any(|p| is_keyframe_request(p.as_ref()) || p.as_any().is::<ReceiverReport>()) {
                 msg.message.add(Attribute::DeliverToApplication);
             }
         }

@@ -863,7 +863,7 @@ async fn write(state: &LocalTrackState, track: &TrackLocalStaticRTP, mut pkt: rt
     // Opt-in simulated loss: the packet has its sequence number already; skip it.
     let numbered = state.packets_numbered.fetch_add(1, Ordering::Relaxed) + 1;
     if let Some(every) = state.drop_every_nth {
-        if numbered % u64::from(every) == 0 {
+        if numbered.is_multiple_of(u64::from(every)) {
             state.packets_dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }

@@ -65,7 +65,7 @@ async fn wait_active_speaker(api: &AdminApi, want: &str, deadline: Instant) -> R
     loop {
         let room = api.room(ROOM).await?;
         let active = room.get("active_speaker").cloned().unwrap_or(Value::Null);
-        if active == Value::from(want) {
+        if active == want {
             return Ok(active);
         }
         if Instant::now() >= deadline {

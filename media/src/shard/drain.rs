@@ -1,6 +1,7 @@
 //! Draining a touched PeerConnection and handling its events and reads.
 
 use super::*;
+use rtc::rtcp::receiver_report::ReceiverReport;
 
 impl Shard {
     /// Drains one PC and handles what it produced.
@@ -140,6 +141,9 @@ impl Shard {
                 }
             }
             RTCMessage::RtcpPacket(track_id, packets) => {
+                for rr in packets.iter().filter_map(|p| p.as_any().downcast_ref::<ReceiverReport>()) {
+                    self.on_receiver_report(id, rr);
+                }
                 if !packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
                     return;
                 }
@@ -153,4 +157,18 @@ impl Shard {
         }
     }
 
+    /// Keeps the subscriber's latest reception report on each of its routes.
+    fn on_receiver_report(&mut self, id: PeerId, rr: &ReceiverReport) {
+        let Some(peer) = self.peers.get(&id) else { return };
+        for block in &rr.reports {
+            let rid = peer.routes.values().copied().find(|r| self.routes.get(r).is_some_and(|r| r.out_ssrc == block.ssrc));
+            if let Some(route) = rid.and_then(|r| self.routes.get_mut(&r)) {
+                route.last_report = Some(ReceptionSummary {
+                    fraction_lost: f64::from(block.fraction_lost) / 256.0,
+                    total_lost: i64::from(block.total_lost),
+                    jitter: f64::from(block.jitter),
+                });
+            }
+        }
+    }
 }

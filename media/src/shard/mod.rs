@@ -95,6 +95,17 @@ pub(crate) struct Route {
     munger: RtpMunger,
     /// When the last packet went out, to continue timestamps after a pause.
     last_forwarded: Option<Instant>,
+    /// The subscriber's latest RTCP reception report for this leg.
+    last_report: Option<ReceptionSummary>,
+}
+
+/// One RTCP reception report block (RFC 3550 §6.4.2), as numbers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReceptionSummary {
+    fraction_lost: f64,
+    total_lost: i64,
+    /// Interarrival jitter in RTP timestamp units.
+    jitter: f64,
 }
 
 /// The sans-IO media shard.

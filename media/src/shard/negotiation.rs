@@ -117,6 +117,7 @@ impl Shard {
                 waiting_keyframe,
                 munger: RtpMunger::new(),
                 last_forwarded: None,
+                last_report: None,
             },
         );
         if let Some(source) = self.sources.get_mut(&source_id) {

@@ -68,24 +68,21 @@ impl Shard {
                     t.pli_count = s.pli_count;
                     t.fir_count = s.fir_count;
                 }
-                RTCStatsReportEntry::RemoteInboundRtp(s) => {
-                    let r = &s.received_rtp_stream_stats;
-                    let Some((source, clock)) = by_out_ssrc.get(&r.rtp_stream_stats.ssrc) else { continue };
-                    let t = outbound.entry(*source).or_default();
-                    t.packets_lost = r.packets_lost;
-                    t.jitter_s = seconds(r.jitter, *clock);
-                    t.fraction_lost = Some(s.fraction_lost);
-                    // rtc 0.21.1 does not compute RTT from receiver reports yet (it records 0).
-                    if s.round_trip_time_measurements > 0 && s.round_trip_time > 0.0 {
-                        t.rtt_s = Some(s.round_trip_time);
-                        rtt = Some(s.round_trip_time);
-                    }
-                }
                 RTCStatsReportEntry::IceCandidatePair(p) if p.nominated && p.current_round_trip_time > 0.0 => {
                     rtt = rtt.or(Some(p.current_round_trip_time));
                 }
                 _ => {}
             }
+        }
+        // Per-leg loss and jitter come from the subscriber's own receiver reports (kept by
+        // `on_receiver_report`): rtc 0.21.1 does not feed them into its remote-inbound stats.
+        for rid in peer.routes.values() {
+            let Some(route) = self.routes.get(rid) else { continue };
+            let (Some(report), Some(t)) = (route.last_report, outbound.get_mut(&route.source)) else { continue };
+            let clock = self.sources.get(&route.source).map_or(90_000.0, |s| f64::from(s.codec.clock_rate));
+            t.packets_lost = report.total_lost;
+            t.fraction_lost = Some(report.fraction_lost);
+            t.jitter_s = seconds(report.jitter, clock);
         }
         for (source_id, t) in inbound.iter_mut() {
             if let Some(src) = self.sources.get(source_id) {

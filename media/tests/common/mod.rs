@@ -336,6 +336,12 @@ impl Net {
         c.pc.rtp_sender(sender).unwrap().write_rtp(now, pkt).unwrap();
     }
 
+    /// Publisher `client` skips `n` sequence numbers, as if `n` packets were lost on the way.
+    pub fn skip_sequence(&mut self, client: usize, n: u16) {
+        let c = &mut self.clients[client];
+        c.seq = c.seq.wrapping_add(n);
+    }
+
     /// Subscriber `client` asks for a keyframe on the track it receives as `track_id`.
     pub fn send_pli(&mut self, client: usize, track_id: &str) {
         let now = self.now;

@@ -459,7 +459,7 @@ impl AdminApi {
 }
 
 /// The one published track of `kind` in a `ParticipantView`.
-pub fn view_track<'a>(view: &'a Value, kind: MediaKind) -> Result<&'a Value> {
+pub fn view_track(view: &Value, kind: MediaKind) -> Result<&Value> {
     let tracks: Vec<&Value> = view
         .get("tracks")
         .and_then(Value::as_array)
