@@ -146,12 +146,25 @@ impl RunningServer {
     }
 
     /// Runs until SIGINT or SIGTERM, then shuts down.
+    /// Runs until SIGINT or SIGTERM, then drains: readiness off, joins refused, clients told
+    /// `going_away`; calls continue until every room is empty or `drain_timeout_s` passes (a
+    /// second signal cuts it short); then everyone is disconnected and the server stops.
     pub async fn run_until_signal(self) -> anyhow::Result<()> {
-        let ctrl_c = tokio::signal::ctrl_c();
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
         tokio::select! {
-            _ = ctrl_c => info!("SIGINT received"),
+            _ = int.recv() => info!("SIGINT received"),
             _ = term.recv() => info!("SIGTERM received"),
+        }
+        let deadline = Duration::from_secs(self.state.config.drain_timeout_s);
+        info!(deadline_s = deadline.as_secs(), "draining: no new joins; calls continue until they end or the deadline");
+        self.state.conference.start_drain(deadline);
+        tokio::select! {
+            () = self.state.conference.emptied() => info!("drain complete: every room is empty"),
+            () = tokio::time::sleep(deadline) => info!("drain deadline reached"),
+            _ = term.recv() => info!("second signal: stopping now"),
+            _ = int.recv() => info!("second signal: stopping now"),
         }
         self.shutdown().await;
         Ok(())

@@ -89,6 +89,9 @@ pub struct Settings {
     /// Seconds an empty room stays open [default: 20].
     #[arg(long, global = true, env = "SWITCHBOARD_EMPTY_TIMEOUT_S")]
     pub empty_timeout_s: Option<u64>,
+    /// On SIGTERM, seconds calls may continue before everyone is disconnected [default: 30].
+    #[arg(long, global = true, env = "SWITCHBOARD_DRAIN_TIMEOUT_S")]
+    pub drain_timeout_s: Option<u64>,
     /// Most participants per room, 0 for no limit [default: 0].
     #[arg(long, global = true, env = "SWITCHBOARD_MAX_PARTICIPANTS")]
     pub max_participants: Option<usize>,
@@ -128,6 +131,7 @@ impl Settings {
             api_secret,
             ice_timeout_s,
             empty_timeout_s,
+            drain_timeout_s,
             max_participants,
             log_format,
             store_path,

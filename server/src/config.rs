@@ -31,6 +31,8 @@ pub struct Config {
     pub ice_timeout_s: u64,
     /// An empty room closes after this long (seconds).
     pub empty_timeout_s: u64,
+    /// On SIGTERM, calls may continue this long before everyone is disconnected (seconds).
+    pub drain_timeout_s: u64,
     /// Most participants per room; 0 means no limit.
     pub max_participants: usize,
     /// Log format: `text` or `json`.
@@ -108,6 +110,7 @@ impl Default for Config {
             api_secret: DEV_API_SECRET.into(),
             ice_timeout_s: 15,
             empty_timeout_s: 20,
+            drain_timeout_s: 30,
             max_participants: 0,
             log_format: "text".into(),
             cors_origins: Vec::new(),

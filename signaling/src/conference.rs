@@ -84,6 +84,9 @@ pub enum JoinError {
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The server is draining: existing calls continue, new joins go elsewhere.
+    #[error("the server is draining and accepts no new participants; retry on another server")]
+    Draining,
 }
 
 /// Counts of live objects, for leak checks, metrics and the admin API.
@@ -118,6 +121,8 @@ pub(crate) struct Inner {
     pub(crate) shutdown: CancellationToken,
     next_peer: AtomicU64,
     sessions: AtomicUsize,
+    /// Set once a drain started: joins are refused.
+    draining: std::sync::atomic::AtomicBool,
     /// NACKs we sent to publishers, summed from stream statistics.
     pub(crate) nacks_to_publishers: AtomicU64,
     /// NACKs subscribers sent us, summed from stream statistics.
@@ -154,6 +159,7 @@ impl Conference {
             shutdown,
             next_peer: AtomicU64::new(1),
             sessions: AtomicUsize::new(0),
+            draining: std::sync::atomic::AtomicBool::new(false),
             nacks_to_publishers: AtomicU64::new(0),
             nacks_from_subscribers: AtomicU64::new(0),
             tasks: TaskTracker::new(),
@@ -169,6 +175,9 @@ impl Conference {
         for _ in 0..3 {
             if self.inner.shutdown.is_cancelled() {
                 return Err(JoinError::ShuttingDown);
+            }
+            if self.is_draining() {
+                return Err(JoinError::Draining);
             }
             let room_tx = room_sender(&self.inner, &request.room, None);
             let (out_tx, out_rx) = mpsc::channel(512);
@@ -241,6 +250,32 @@ impl Conference {
         let (reply, answer) = oneshot::channel();
         tx.send(RoomCommand::Admin { op, by: by.into(), reply }).map_err(|_| AdminError::RoomNotFound(room.into()))?;
         answer.await.map_err(|_| AdminError::RoomNotFound(room.into()))?
+    }
+
+    /// Starts a drain: new joins are refused and every participant is told `going_away` with
+    /// the deadline; existing calls continue. Idempotent.
+    pub fn start_drain(&self, deadline: Duration) {
+        if self.inner.draining.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        for tx in self.inner.rooms.iter().map(|r| r.value().clone()).collect::<Vec<_>>() {
+            let _ = tx.send(RoomCommand::GoingAway { deadline_s: deadline.as_secs() });
+        }
+    }
+
+    /// A drain has started.
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    /// Resolves when no participant is left in any room.
+    pub async fn emptied(&self) {
+        loop {
+            if self.snapshot().await.participants == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Live object counts.

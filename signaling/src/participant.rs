@@ -71,6 +71,8 @@ pub(crate) struct Member {
     pub(crate) permissions: Permissions,
     pub(crate) metadata: serde_json::Value,
     pub(crate) token_id: String,
+    /// The room its token names: `room_admin` applies there only, even after a move.
+    pub(crate) token_room: crate::ids::RoomName,
     pub(crate) joined_at: String,
     /// When it joined, for durations.
     pub(crate) since: tokio::time::Instant,

@@ -193,6 +193,8 @@ pub enum ErrorCode {
     RoomMissing,
     /// Room at `max_participants`.
     RoomFull,
+    /// The server is draining; join another server.
+    ServerDraining,
     /// The server failed; see its log.
     Internal,
 }
@@ -333,6 +335,12 @@ pub enum ServerMessage {
         /// One entry per participant whose quality changed.
         updates: Vec<QualityUpdate>,
     },
+    /// The server is draining: the call continues until `deadline_s` seconds from now at most,
+    /// then everyone is disconnected with `server_shutdown`; reconnect elsewhere.
+    GoingAway {
+        /// Seconds until the forced disconnect.
+        deadline_s: u64,
+    },
     /// Reply to `ping`.
     Pong {
         /// The client's `ts`.
@@ -372,6 +380,7 @@ impl ServerMessage {
             ServerMessage::ModerateResult { .. } => "moderate_result",
             ServerMessage::Speakers { .. } => "speakers",
             ServerMessage::ConnectionQuality { .. } => "connection_quality",
+            ServerMessage::GoingAway { .. } => "going_away",
             ServerMessage::Pong { .. } => "pong",
             ServerMessage::Error { .. } => "error",
         }

@@ -78,16 +78,23 @@ async fn hold_stops_media_both_ways_and_resume_restarts_at_a_keyframe() {
         // 1. Hold alice.
         let (a_from, b_from) = (a.message_count(), b.message_count());
         let held_at = Instant::now();
-        let view = moderate(&m, json!({"type": "moderate", "action": "hold", "identity": "alice"}))
-            .await
-            .context("hold alice")?;
+        let view = moderate(
+            &m,
+            json!({"type": "moderate", "action": "hold", "identity": "alice"}),
+        )
+        .await
+        .context("hold alice")?;
         ensure!(
             view.get("state") == Some(&json!("on_hold")),
             "moderate_result of hold must show alice on_hold: {view}"
         );
-        a.wait_for_message_after(a_from, |m| is_msg(m, "on_hold", &[("by", json!(MODERATOR))]), MESSAGE_TIMEOUT)
-            .await
-            .context("alice must get on_hold")?;
+        a.wait_for_message_after(
+            a_from,
+            |m| is_msg(m, "on_hold", &[("by", json!(MODERATOR))]),
+            MESSAGE_TIMEOUT,
+        )
+        .await
+        .context("alice must get on_hold")?;
         a.wait_for_message_after(a_from, updated_state(&a_sid, "on_hold"), MESSAGE_TIMEOUT)
             .await
             .context("alice must get participant_updated (on_hold) about herself")?;
@@ -112,16 +119,23 @@ async fn hold_stops_media_both_ways_and_resume_restarts_at_a_keyframe() {
 
         // 2. Resume.
         let (a_from, b_from) = (a.message_count(), b.message_count());
-        let view = moderate(&m, json!({"type": "moderate", "action": "resume", "identity": "alice"}))
-            .await
-            .context("resume alice")?;
+        let view = moderate(
+            &m,
+            json!({"type": "moderate", "action": "resume", "identity": "alice"}),
+        )
+        .await
+        .context("resume alice")?;
         ensure!(
             view.get("state") == Some(&json!("connected")),
             "moderate_result of resume must show alice connected: {view}"
         );
-        a.wait_for_message_after(a_from, |m| is_msg(m, "resumed", &[("by", json!(MODERATOR))]), MESSAGE_TIMEOUT)
-            .await
-            .context("alice must get resumed")?;
+        a.wait_for_message_after(
+            a_from,
+            |m| is_msg(m, "resumed", &[("by", json!(MODERATOR))]),
+            MESSAGE_TIMEOUT,
+        )
+        .await
+        .context("alice must get resumed")?;
         b.wait_for_message_after(b_from, updated_state(&a_sid, "connected"), MESSAGE_TIMEOUT)
             .await
             .context("bob must see alice connected again")?;
@@ -172,14 +186,27 @@ async fn hold_stops_media_both_ways_and_resume_restarts_at_a_keyframe() {
         for p in [&a, &b] {
             let s = p.connection_states();
             ensure!(
-                s.publisher_history.iter().filter(|st| **st == RTCPeerConnectionState::Connected).count() == 1
-                    && s.subscriber_history.iter().filter(|st| **st == RTCPeerConnectionState::Connected).count() == 1,
+                s.publisher_history
+                    .iter()
+                    .filter(|st| **st == RTCPeerConnectionState::Connected)
+                    .count()
+                    == 1
+                    && s.subscriber_history
+                        .iter()
+                        .filter(|st| **st == RTCPeerConnectionState::Connected)
+                        .count()
+                        == 1,
                 "{}'s PCs must not have reconnected: {s:?}",
                 p.identity()
             );
         }
         for p in [&a, &b, &m] {
-            ensure!(p.errors().is_empty(), "{}: client errors {:?}", p.identity(), p.errors());
+            ensure!(
+                p.errors().is_empty(),
+                "{}: client errors {:?}",
+                p.identity(),
+                p.errors()
+            );
         }
 
         drop((media, still_sending));

@@ -86,7 +86,9 @@ async fn lobby_admit_and_deny() {
         );
 
         // The moderator skips the lobby, and publishes so the admitted joiner has media to get.
-        let mod_token = token_with(&server, ROOM, MODERATOR, |c| c.permissions.room_admin = true);
+        let mod_token = token_with(&server, ROOM, MODERATOR, |c| {
+            c.permissions.room_admin = true
+        });
         let mut m = TestParticipant::join(&base, &mod_token)
             .await
             .context("a room_admin must join a lobby room directly (joined first)")?;
@@ -97,7 +99,8 @@ async fn lobby_admit_and_deny() {
         j.send(json!({"type": "ping", "ts": 7})).await?;
         let pong = next_json(&mut j, "joiner").await?;
         ensure!(
-            is_msg(&pong, "pong", &[("ts", json!(7.0))]) || is_msg(&pong, "pong", &[("ts", json!(7))]),
+            is_msg(&pong, "pong", &[("ts", json!(7.0))])
+                || is_msg(&pong, "pong", &[("ts", json!(7))]),
             "a lobby member's ping must be answered with pong{{ts: 7}}: {pong}"
         );
         j.send(json!({"type": "send_data", "payload": {"hello": "from the lobby"}}))
@@ -129,11 +132,15 @@ async fn lobby_admit_and_deny() {
         );
 
         // 2. Admit: `admitted`, then `joined`, then media both ways.
-        let view = moderate(&m, json!({"type": "moderate", "action": "admit", "identity": "joiner"}))
-            .await
-            .context("admit the joiner")?;
+        let view = moderate(
+            &m,
+            json!({"type": "moderate", "action": "admit", "identity": "joiner"}),
+        )
+        .await
+        .context("admit the joiner")?;
         ensure!(
-            view.get("identity") == Some(&json!("joiner")) && view.get("state") != Some(&json!("lobby")),
+            view.get("identity") == Some(&json!("joiner"))
+                && view.get("state") != Some(&json!("lobby")),
             "moderate_result of admit must describe the admitted joiner: {view}"
         );
         let admitted = next_json(&mut j, "joiner").await?;
@@ -144,8 +151,7 @@ async fn lobby_admit_and_deny() {
         let joined = next_json(&mut j, "joiner").await?;
         let joined = Joined::parse(&joined).context("`joined` must follow `admitted`")?;
         ensure!(
-            joined.room.name == ROOM
-                && joined.participants.iter().any(|p| p.identity == MODERATOR),
+            joined.room.name == ROOM && joined.participants.iter().any(|p| p.identity == MODERATOR),
             "the joiner's `joined` must name the room and list the moderator: {:?}",
             joined.raw
         );
@@ -154,7 +160,10 @@ async fn lobby_admit_and_deny() {
             .context("joiner's PCs")?;
         j.publish().await.context("the admitted joiner publishes")?;
         m.wait_for_message(
-            |v| msg_type(v) == Some("participant_joined") && v.pointer("/participant/identity") == Some(&json!("joiner")),
+            |v| {
+                msg_type(v) == Some("participant_joined")
+                    && v.pointer("/participant/identity") == Some(&json!("joiner"))
+            },
             MESSAGE_TIMEOUT,
         )
         .await
@@ -177,9 +186,12 @@ async fn lobby_admit_and_deny() {
             listed(&list, "intruder").and_then(|e| e.get("state")) == Some(&json!("lobby")),
             "`list` must show the second joiner in the lobby: {list}"
         );
-        moderate(&m, json!({"type": "moderate", "action": "deny", "identity": "intruder"}))
-            .await
-            .context("deny the second joiner")?;
+        moderate(
+            &m,
+            json!({"type": "moderate", "action": "deny", "identity": "intruder"}),
+        )
+        .await
+        .context("deny the second joiner")?;
         let denied = next_json(&mut k, "intruder").await?;
         ensure!(
             msg_type(&denied) == Some("denied"),
@@ -202,7 +214,12 @@ async fn lobby_admit_and_deny() {
             "the room must never see the denied joiner join"
         );
         for p in [&m, &j] {
-            ensure!(p.errors().is_empty(), "{}: client errors {:?}", p.identity(), p.errors());
+            ensure!(
+                p.errors().is_empty(),
+                "{}: client errors {:?}",
+                p.identity(),
+                p.errors()
+            );
         }
 
         j.leave().await?;

@@ -83,13 +83,20 @@ async fn moved_participant_keeps_its_pcs_and_swaps_rooms() {
             .await
             .context("bob must see alice leave r1")?;
         ensure!(
-            left.get("reason") == Some(&json!("moved")) && left.get("identity") == Some(&json!("alice")),
+            left.get("reason") == Some(&json!("moved"))
+                && left.get("identity") == Some(&json!("alice")),
             "participant_left for a move must have reason \"moved\": {left}"
         );
         for track in &a_tracks {
             b.wait_for_message_after(
                 b_from,
-                |m| is_msg(m, "track_unpublished", &[("participant", json!(a_sid)), ("track", json!(track))]),
+                |m| {
+                    is_msg(
+                        m,
+                        "track_unpublished",
+                        &[("participant", json!(a_sid)), ("track", json!(track))],
+                    )
+                },
                 MESSAGE_TIMEOUT,
             )
             .await
@@ -121,7 +128,11 @@ async fn moved_participant_keeps_its_pcs_and_swaps_rooms() {
         let others: Vec<&str> = moved
             .get("participants")
             .and_then(Value::as_array)
-            .map(|ps| ps.iter().filter_map(|p| p.get("sid").and_then(Value::as_str)).collect())
+            .map(|ps| {
+                ps.iter()
+                    .filter_map(|p| p.get("sid").and_then(Value::as_str))
+                    .collect()
+            })
             .unwrap_or_default();
         ensure!(
             others == [c_sid.as_str()],
@@ -161,7 +172,11 @@ async fn moved_participant_keeps_its_pcs_and_swaps_rooms() {
         );
         check_media_from(&a, &a.received(), &c)?;
         for (p, from) in [(&c, &a_sid), (&a, &c_sid)] {
-            for t in p.received().iter().filter(|t| &t.stream_id == from && t.kind == MediaKind::Video) {
+            for t in p
+                .received()
+                .iter()
+                .filter(|t| &t.stream_id == from && t.kind == MediaKind::Video)
+            {
                 ensure!(
                     t.started_with_keyframe == Some(true),
                     "{}'s new video from {from} must start at a keyframe: {t:#?}",
@@ -177,7 +192,10 @@ async fn moved_participant_keeps_its_pcs_and_swaps_rooms() {
         // Same PeerConnections: connected once, never dropped.
         let s = a.connection_states();
         let once = |h: &[RTCPeerConnectionState]| {
-            h.iter().filter(|st| **st == RTCPeerConnectionState::Connected).count() == 1
+            h.iter()
+                .filter(|st| **st == RTCPeerConnectionState::Connected)
+                .count()
+                == 1
                 && !h.iter().any(|st| {
                     matches!(
                         st,
@@ -200,7 +218,12 @@ async fn moved_participant_keeps_its_pcs_and_swaps_rooms() {
             a.close_info()
         );
         for p in [&a, &b, &c, &m] {
-            ensure!(p.errors().is_empty(), "{}: client errors {:?}", p.identity(), p.errors());
+            ensure!(
+                p.errors().is_empty(),
+                "{}: client errors {:?}",
+                p.identity(),
+                p.errors()
+            );
         }
 
         drop((cut, flowing));

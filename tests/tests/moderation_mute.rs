@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
 use common::{
-    bounded, ensure_growing, ensure_stalled, expect_error, gap_at_least, has_media_from,
-    http_base, is_msg, latest_track, moderate, moderator_token, own_track_sid, received, sample,
-    sent, sleep_until, MEDIA_TIMEOUT, MESSAGE_TIMEOUT, STOP_WINDOW,
+    bounded, ensure_growing, ensure_stalled, expect_error, gap_at_least, has_media_from, http_base,
+    is_msg, latest_track, moderate, moderator_token, own_track_sid, received, sample, sent,
+    sleep_until, MEDIA_TIMEOUT, MESSAGE_TIMEOUT, STOP_WINDOW,
 };
 use serde_json::{json, Value};
 use switchboard_tests::{msg_type, MediaKind, TestParticipant};
@@ -48,7 +48,8 @@ async fn moderator_mute_is_enforced_and_unmute_needs_consent() {
         let a_sid = a.sid().to_owned();
         let a_audio = own_track_sid(&a, MediaKind::Audio).await?;
         let a_video = own_track_sid(&a, MediaKind::Video).await?;
-        let b_audio_track = latest_track(&b, &a_sid, MediaKind::Audio).context("bob's audio track")?;
+        let b_audio_track =
+            latest_track(&b, &a_sid, MediaKind::Audio).context("bob's audio track")?;
         ensure!(
             b_audio_track.track_id == a_audio,
             "bob's track from alice has msid track id {} but alice's audio is {a_audio}",
@@ -84,18 +85,28 @@ async fn moderator_mute_is_enforced_and_unmute_needs_consent() {
             .get("tracks")
             .and_then(Value::as_array)
             .and_then(|ts| ts.iter().find(|t| t.get("sid") == Some(&json!(a_audio))))
-            .with_context(|| format!("moderate_result of mute lacks alice's audio track: {view}"))?;
+            .with_context(|| {
+                format!("moderate_result of mute lacks alice's audio track: {view}")
+            })?;
         ensure!(
             track_view.get("muted") == Some(&json!(true))
                 && track_view.get("muted_by") == Some(&json!(MODERATOR)),
             "moderate_result of mute must show the audio muted by {MODERATOR}: {view}"
         );
-        a.wait_for_message_after(a_from, track_muted(&a_audio, true, json!(MODERATOR)), MESSAGE_TIMEOUT)
-            .await
-            .context("alice must be told her audio was muted by the moderator")?;
-        b.wait_for_message_after(b_from, track_muted(&a_audio, true, json!(MODERATOR)), MESSAGE_TIMEOUT)
-            .await
-            .context("bob must see alice's audio muted by the moderator")?;
+        a.wait_for_message_after(
+            a_from,
+            track_muted(&a_audio, true, json!(MODERATOR)),
+            MESSAGE_TIMEOUT,
+        )
+        .await
+        .context("alice must be told her audio was muted by the moderator")?;
+        b.wait_for_message_after(
+            b_from,
+            track_muted(&a_audio, true, json!(MODERATOR)),
+            MESSAGE_TIMEOUT,
+        )
+        .await
+        .context("bob must see alice's audio muted by the moderator")?;
 
         sleep_until(muted_at + STOP_WINDOW).await;
         let audio = [received(&b, &a_sid, MediaKind::Audio)];
@@ -156,8 +167,12 @@ async fn moderator_mute_is_enforced_and_unmute_needs_consent() {
             .await
             .context("alice must be asked to unmute")?;
         tracing::info!("unmute request: {req}");
-        let now = ensure_stalled("after the unmute request (not yet accepted)", &audio, &controls)
-            .await?;
+        let now = ensure_stalled(
+            "after the unmute request (not yet accepted)",
+            &audio,
+            &controls,
+        )
+        .await?;
         ensure!(
             now == stopped_at,
             "alice's audio flows again before she accepted the unmute: {stopped_at:?} -> {now:?}"
@@ -168,14 +183,28 @@ async fn moderator_mute_is_enforced_and_unmute_needs_consent() {
         let base_counts = sample(&audio);
         a.send(json!({"type": "unmute_response", "track": a_audio, "accept": true}))
             .await?;
-        a.wait_for_message_after(a_from, track_muted(&a_audio, false, Value::Null), MESSAGE_TIMEOUT)
-            .await
-            .context("alice must see her audio unmuted (by: null)")?;
-        b.wait_for_message_after(b_from, track_muted(&a_audio, false, Value::Null), MESSAGE_TIMEOUT)
-            .await
-            .context("bob must see alice's audio unmuted")?;
-        ensure_growing("after the accepted unmute", &audio, &base_counts, 25, Duration::from_secs(5))
-            .await?;
+        a.wait_for_message_after(
+            a_from,
+            track_muted(&a_audio, false, Value::Null),
+            MESSAGE_TIMEOUT,
+        )
+        .await
+        .context("alice must see her audio unmuted (by: null)")?;
+        b.wait_for_message_after(
+            b_from,
+            track_muted(&a_audio, false, Value::Null),
+            MESSAGE_TIMEOUT,
+        )
+        .await
+        .context("bob must see alice's audio unmuted")?;
+        ensure_growing(
+            "after the accepted unmute",
+            &audio,
+            &base_counts,
+            25,
+            Duration::from_secs(5),
+        )
+        .await?;
 
         let t = latest_track(&b, &a_sid, MediaKind::Audio).context("bob's audio from alice")?;
         ensure!(
@@ -183,7 +212,10 @@ async fn moderator_mute_is_enforced_and_unmute_needs_consent() {
             "after the unmute bob receives a different audio track: {t:#?}"
         );
         let gap = gap_at_least(&t, STOP_WINDOW).with_context(|| {
-            format!("bob's audio from alice shows no silence of {STOP_WINDOW:?}: {:?}", t.gaps)
+            format!(
+                "bob's audio from alice shows no silence of {STOP_WINDOW:?}: {:?}",
+                t.gaps
+            )
         })?;
         ensure!(
             gap.seq_continuous,
@@ -227,7 +259,9 @@ async fn moderator_mute_is_enforced_and_unmute_needs_consent() {
             let muted_video: Vec<Value> = p
                 .messages()
                 .into_iter()
-                .filter(|m| msg_type(m) == Some("track_muted") && m.get("track") == Some(&json!(a_video)))
+                .filter(|m| {
+                    msg_type(m) == Some("track_muted") && m.get("track") == Some(&json!(a_video))
+                })
                 .collect();
             ensure!(
                 muted_video.is_empty(),
@@ -236,7 +270,12 @@ async fn moderator_mute_is_enforced_and_unmute_needs_consent() {
             );
         }
         for p in [&a, &b, &m] {
-            ensure!(p.errors().is_empty(), "{}: client errors {:?}", p.identity(), p.errors());
+            ensure!(
+                p.errors().is_empty(),
+                "{}: client errors {:?}",
+                p.identity(),
+                p.errors()
+            );
         }
 
         drop((audio, controls));

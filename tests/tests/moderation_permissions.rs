@@ -108,15 +108,25 @@ async fn permission_changes_apply_live_and_removal_revokes_the_token() {
         for track in &a_tracks {
             b.wait_for_message_after(
                 b_from,
-                |m| is_msg(m, "track_unpublished", &[("participant", json!(a_sid)), ("track", json!(track))]),
+                |m| {
+                    is_msg(
+                        m,
+                        "track_unpublished",
+                        &[("participant", json!(a_sid)), ("track", json!(track))],
+                    )
+                },
                 MESSAGE_TIMEOUT,
             )
             .await
             .context("bob must see alice's tracks unpublished")?;
         }
-        a.wait_for_message_after(a_from, updated_permission(&a_sid, "can_publish", false), MESSAGE_TIMEOUT)
-            .await
-            .context("alice must get participant_updated with can_publish false")?;
+        a.wait_for_message_after(
+            a_from,
+            updated_permission(&a_sid, "can_publish", false),
+            MESSAGE_TIMEOUT,
+        )
+        .await
+        .context("alice must get participant_updated with can_publish false")?;
         sleep_until(changed_at + STOP_WINDOW).await;
         let from_alice = [
             received(&b, &a_sid, MediaKind::Audio),
@@ -145,9 +155,13 @@ async fn permission_changes_apply_live_and_removal_revokes_the_token() {
         )
         .await
         .context("revoke bob's can_subscribe")?;
-        b.wait_for_message_after(b_from, updated_permission(&b_sid, "can_subscribe", false), MESSAGE_TIMEOUT)
-            .await
-            .context("bob must get participant_updated with can_subscribe false")?;
+        b.wait_for_message_after(
+            b_from,
+            updated_permission(&b_sid, "can_subscribe", false),
+            MESSAGE_TIMEOUT,
+        )
+        .await
+        .context("bob must get participant_updated with can_subscribe false")?;
         sleep_until(changed_at + STOP_WINDOW).await;
         let from_carol = [
             received(&b, &c_sid, MediaKind::Audio),
@@ -169,10 +183,14 @@ async fn permission_changes_apply_live_and_removal_revokes_the_token() {
         )
         .await
         .context("remove bob")?;
-        b.wait_for_message(|m| is_msg(m, "removed", &[("reason", json!("bye"))]), MESSAGE_TIMEOUT)
-            .await
-            .context("bob must get removed{reason: bye}")?;
-        let closed = common::wait_until(MESSAGE_TIMEOUT, || async { b.close_info().is_some() }).await;
+        b.wait_for_message(
+            |m| is_msg(m, "removed", &[("reason", json!("bye"))]),
+            MESSAGE_TIMEOUT,
+        )
+        .await
+        .context("bob must get removed{reason: bye}")?;
+        let closed =
+            common::wait_until(MESSAGE_TIMEOUT, || async { b.close_info().is_some() }).await;
         ensure!(
             closed && matches!(b.close_info(), Some((Some(1000), _))),
             "a removed participant's socket must close with 1000, got {:?}",
@@ -217,7 +235,12 @@ async fn permission_changes_apply_live_and_removal_revokes_the_token() {
             .context("a new token of a banned identity")?;
 
         for p in [&a, &c, &m] {
-            ensure!(p.errors().is_empty(), "{}: client errors {:?}", p.identity(), p.errors());
+            ensure!(
+                p.errors().is_empty(),
+                "{}: client errors {:?}",
+                p.identity(),
+                p.errors()
+            );
         }
         drop(b);
         a.leave().await?;

@@ -118,7 +118,7 @@ async fn method_not_allowed(method: Method) -> ApiError {
 }
 
 async fn ready(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
-    if state.shutdown.is_cancelled() {
+    if state.shutdown.is_cancelled() || state.conference.is_draining() {
         return Err(ApiError::unavailable("shutting down"));
     }
     Ok("ready")

@@ -50,9 +50,22 @@ async fn send_json(socket: &mut WebSocket, metrics: &Metrics, msg: &ServerMessag
     }
 }
 
+/// Closes cleanly: sends the close frame, then reads until the client's own close frame (or a
+/// short timeout). Dropping the socket with the client's data still unread would make the
+/// kernel reset the connection, and the client would lose the last messages and the close code.
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame { code, reason: Utf8Bytes::from(reason.to_owned()) };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(frame)) = socket.recv().await {
+            if matches!(frame, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 async fn refuse(mut socket: WebSocket, metrics: &Metrics, code: ErrorCode, message: String, close_code: u16) {
@@ -91,6 +104,9 @@ async fn session(socket: WebSocket, token: Option<String>, state: Arc<AppState>)
         Err(JoinError::TokenRevoked) => {
             let msg = "this token was revoked when its participant was removed; ask for a new invite".into();
             return refuse(socket, &state.metrics, ErrorCode::TokenRevoked, msg, 4003).await;
+        }
+        Err(JoinError::Draining) => {
+            return refuse(socket, &state.metrics, ErrorCode::ServerDraining, JoinError::Draining.to_string(), 1013).await
         }
         Err(e) => return refuse(socket, &state.metrics, ErrorCode::Internal, e.to_string(), 1001).await,
     };
@@ -195,10 +211,15 @@ async fn pump(mut socket: WebSocket, mut session: Session, state: &AppState) {
             }
             () = state.shutdown.cancelled() => {
                 // The room sends `server_shutdown` closes; give the writer a moment to flush them.
-                while let Ok(Some(out)) = tokio::time::timeout(Duration::from_millis(200), session.outbound.recv()).await {
-                    if let Outbound::Close { code, reason } = out {
-                        close(&mut socket, code, &reason).await;
-                        break;
+                while let Ok(Some(out)) = tokio::time::timeout(Duration::from_millis(500), session.outbound.recv()).await {
+                    match out {
+                        Outbound::Message(msg) => {
+                            send_json(&mut socket, metrics, &msg).await;
+                        }
+                        Outbound::Close { code, reason } => {
+                            close(&mut socket, code, &reason).await;
+                            break;
+                        }
                     }
                 }
                 break;

@@ -77,6 +77,10 @@ impl Room {
                 if !p.member.permissions.room_admin {
                     return self.deny(sid, "moderation needs the room_admin permission");
                 }
+                if p.member.token_room != self.name {
+                    let msg = format!("room_admin applies to room {:?} only (the token's room)", p.member.token_room.0);
+                    return self.deny(sid, &msg);
+                }
                 let by = p.member.identity.0.clone();
                 self.moderate(sid, req, &by);
             }
@@ -125,6 +129,8 @@ impl Room {
             }
         };
         let action = req.action;
+        // The moderator may remove or move itself: answer through its own queue, not the room.
+        let out = self.participants.get(sid).map(|p| p.member.out.clone());
         let reply = match self.on_admin(op, by) {
             Ok(r) => ServerMessage::ModerateResult { action, result: r.to_json() },
             Err(e) => {
@@ -136,7 +142,8 @@ impl Room {
                 ServerMessage::error(code, e.to_string())
             }
         };
-        // The moderator may have removed or moved itself.
-        self.send_to(sid, reply);
+        if let Some(out) = out {
+            let _ = out.try_send(Outbound::Message(reply));
+        }
     }
 }

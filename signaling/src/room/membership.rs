@@ -43,6 +43,7 @@ impl Room {
             permissions: req.permissions,
             metadata: req.metadata,
             token_id: req.token_id,
+            token_room: self.name.clone(),
             joined_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             since: Instant::now(),
             out,

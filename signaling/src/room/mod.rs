@@ -52,6 +52,9 @@ pub(crate) enum RoomCommand {
         reply: oneshot::Sender<Result<AdminReply, AdminError>>,
     },
     MoveIn(Box<MovedParticipant>),
+    GoingAway {
+        deadline_s: u64,
+    },
     Stats(Vec<switchboard_media::PeerStats>),
     View {
         reply: oneshot::Sender<RoomView>,
@@ -176,6 +179,12 @@ impl Room {
                 let _ = reply.send(self.on_admin(op, &by));
             }
             RoomCommand::MoveIn(moved) => self.move_in(*moved),
+            RoomCommand::GoingAway { deadline_s } => {
+                self.broadcast(None, ServerMessage::GoingAway { deadline_s });
+                for m in &self.lobby {
+                    let _ = m.send(ServerMessage::GoingAway { deadline_s });
+                }
+            }
             RoomCommand::Stats(samples) => self.on_stats(samples),
             RoomCommand::View { reply } => {
                 let _ = reply.send(self.view());

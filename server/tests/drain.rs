@@ -1,0 +1,136 @@
+//! SIGTERM drains the real binary: readiness drops at once, new joins are refused, the running
+//! call keeps its media until the deadline, then everyone gets `server_shutdown`, the session
+//! records are closed and the process exits 0.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use switchboard::auth::Claims;
+use switchboard_tests::TestParticipant;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const KEY: &str = "drainkey";
+const SECRET: &str = "a-drain-test-secret-of-enough-length";
+
+fn token(room: &str, identity: &str) -> String {
+    Claims::join(KEY, room, identity, Some(identity), Duration::from_secs(600)).sign(SECRET)
+}
+
+/// Starts the binary on ephemeral ports and returns it with its HTTP base URL.
+async fn start(store: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["--bind", "127.0.0.1:0", "--udp-port", "0", "--drain-timeout-s", "4", "--ice-timeout-s", "30"])
+        .arg("--store-path")
+        .arg(store)
+        .env("SWITCHBOARD_API_KEY", KEY)
+        .env("SWITCHBOARD_API_SECRET", SECRET)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let base = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.split("open http://").nth(1) {
+                return format!("http://{}", rest.split('/').next().unwrap_or_default());
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server announces its address");
+    // keep draining stdout so the server never blocks on a full pipe
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, base)
+}
+
+async fn status(url: &str) -> Option<u16> {
+    let client = reqwest::Client::new();
+    client.get(url).timeout(Duration::from_secs(2)).send().await.ok().map(|r| r.status().as_u16())
+}
+
+fn received_packets(p: &TestParticipant) -> u64 {
+    p.received().iter().map(|t| t.packets).sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_then_disconnects_with_server_shutdown_and_exits_zero() {
+    let dir = std::env::temp_dir().join(format!("sb-drain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("drain.db");
+    let (mut child, base) = start(&store).await;
+
+    let mut alice = TestParticipant::join(&base, &token("call", "alice")).await.expect("alice joins");
+    let mut bob = TestParticipant::join(&base, &token("call", "bob")).await.expect("bob joins");
+    alice.publish().await.expect("alice publishes");
+    bob.publish().await.expect("bob publishes");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while received_packets(&bob) < 50 || received_packets(&alice) < 50 {
+        assert!(Instant::now() < deadline, "media flows before the drain");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status(&format!("{base}/readyz")).await, Some(200));
+
+    let pid = child.id().expect("running").to_string();
+    let sent = Instant::now();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+
+    // Readiness drops within a second.
+    loop {
+        if status(&format!("{base}/readyz")).await == Some(503) {
+            break;
+        }
+        assert!(sent.elapsed() < Duration::from_secs(1), "readyz still ready 1 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A new join is refused with a clear code.
+    let refused = TestParticipant::join(&base, &token("call", "carol")).await;
+    let err = format!("{:#}", refused.err().expect("joins are refused while draining"));
+    assert!(err.contains("server_draining"), "{err}");
+    // Participants were told, and the call keeps flowing until the deadline.
+    for p in [&alice, &bob] {
+        p.wait_for_message(|m| m["type"] == "going_away" && m["deadline_s"] == 4, Duration::from_secs(2))
+            .await
+            .expect("going_away announced");
+    }
+    let before = received_packets(&bob);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(received_packets(&bob) > before + 20, "media still flows during the drain");
+    // At the deadline everyone is disconnected with server_shutdown and the process exits 0.
+    for p in [&alice, &bob] {
+        p.wait_for_message(|m| m["type"] == "removed" && m["reason"] == "server_shutdown", Duration::from_secs(8))
+            .await
+            .expect("server_shutdown at the deadline");
+    }
+    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("exits").unwrap();
+    assert_eq!(exit.code(), Some(0));
+    assert!(sent.elapsed() >= Duration::from_secs(4), "not before the deadline");
+
+    // The session records were closed: a new server on the same store shows the legs ended.
+    let (mut again, base) = start(&store).await;
+    let admin = Claims::admin(KEY, "tester", Duration::from_secs(600)).sign(SECRET);
+    let sessions: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/sessions?room=call"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = sessions["sessions"][0]["id"].as_str().expect("the call's session").to_owned();
+    assert!(sessions["sessions"][0]["ended_at"].is_string(), "{sessions}");
+    let session: serde_json::Value =
+        reqwest::Client::new().get(format!("{base}/api/v1/sessions/{id}")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let legs = session["participants"].as_array().expect("legs");
+    assert_eq!(legs.len(), 2, "{session}");
+    for leg in legs {
+        assert_eq!(leg["leave_reason"], "server_shutdown", "{leg}");
+        assert!(leg["left_at"].is_string());
+    }
+    again.kill().await.ok();
+    let _ = std::fs::remove_dir_all(&dir);
+}
