@@ -140,6 +140,47 @@ pub(crate) struct Participant {
     pub(crate) subscriptions: HashMap<SourceId, Subscription>,
     /// Last computed connection quality.
     pub(crate) quality: Option<Quality>,
+    /// Traffic of subscriptions that ended (their meters are gone).
+    pub(crate) retired: Traffic,
+    /// Traffic when this room's leg began (non-zero after a move).
+    pub(crate) leg_base: Traffic,
+}
+
+/// Bytes and packets in (published) and out (received), as cumulative counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Traffic {
+    pub(crate) bytes_in: u64,
+    pub(crate) packets_in: u64,
+    pub(crate) bytes_out: u64,
+    pub(crate) packets_out: u64,
+}
+
+impl Traffic {
+    fn totals(m: &StreamMeter) -> (u64, u64) {
+        m.view.as_ref().map_or((0, 0), |v| (v.bytes, v.packets))
+    }
+
+    fn add_in(&mut self, m: &StreamMeter) {
+        let (b, p) = Self::totals(m);
+        self.bytes_in += b;
+        self.packets_in += p;
+    }
+
+    /// Adds a subscription's totals (also used when it ends, to keep them).
+    pub(crate) fn add_out(&mut self, m: &StreamMeter) {
+        let (b, p) = Self::totals(m);
+        self.bytes_out += b;
+        self.packets_out += p;
+    }
+
+    fn since(&self, base: &Traffic) -> Traffic {
+        Traffic {
+            bytes_in: self.bytes_in.saturating_sub(base.bytes_in),
+            packets_in: self.packets_in.saturating_sub(base.packets_in),
+            bytes_out: self.bytes_out.saturating_sub(base.bytes_out),
+            packets_out: self.packets_out.saturating_sub(base.packets_out),
+        }
+    }
 }
 
 impl Participant {
@@ -166,10 +207,20 @@ impl Participant {
     }
 
     /// What a session record keeps of a leg: duration, address, codecs, traffic both ways.
+    /// Media moved since the participant's media peers were created, both ways.
+    pub(crate) fn traffic(&self) -> Traffic {
+        let mut t = self.retired;
+        for m in self.tracks.values().chain(&self.withheld).map(|t| &t.meter) {
+            t.add_in(m);
+        }
+        for s in self.subscriptions.values() {
+            t.add_out(&s.meter);
+        }
+        t
+    }
+
     pub(crate) fn summary(&self) -> serde_json::Value {
-        let sent = |m: &StreamMeter| m.view.as_ref().map_or((0, 0), |v| (v.bytes, v.packets));
-        let (bytes_in, packets_in) = self.tracks.values().chain(&self.withheld).map(|t| sent(&t.meter)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-        let (bytes_out, packets_out) = self.subscriptions.values().map(|s| sent(&s.meter)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let t = self.traffic().since(&self.leg_base);
         let mut codecs: Vec<&str> = self.tracks.values().chain(&self.withheld).map(|t| t.mime_type.as_str()).collect();
         codecs.sort_unstable();
         codecs.dedup();
@@ -179,10 +230,10 @@ impl Participant {
             "duration_s": self.member.since.elapsed().as_secs_f64(),
             "remote_address": self.remote.map(|a| a.to_string()),
             "codecs": codecs,
-            "bytes_in": bytes_in,
-            "packets_in": packets_in,
-            "bytes_out": bytes_out,
-            "packets_out": packets_out,
+            "bytes_in": t.bytes_in,
+            "packets_in": t.packets_in,
+            "bytes_out": t.bytes_out,
+            "packets_out": t.packets_out,
         })
     }
 

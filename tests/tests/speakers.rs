@@ -3,6 +3,8 @@
 //! -80 dBov (silent). Both clients receive a `speakers` message listing alice first without
 //! bob, and the admin API's room shows alice as `active_speaker`. Then the levels swap, and
 //! within 3 s bob is the active speaker and the `speakers` list has bob first without alice.
+//! The admin event stream records both changes of the dominant speaker as
+//! `active_speaker_changed` events naming the loud participant: alice, then bob.
 
 mod common;
 
@@ -171,6 +173,40 @@ async fn loudest_participant_is_the_active_speaker() {
                 })?;
         }
         tracing::info!("switch took {:?}", swapped_at.elapsed());
+
+        // The admin event stream (read back from the stored events) has the same dominant
+        // speaker changes: alice (loud) first, then bob once the levels swapped, nothing else.
+        let is_change = |e: &Value| {
+            msg_type(e) == Some("active_speaker_changed") && e.get("room") == Some(&Value::from(ROOM))
+        };
+        let events = api
+            .events_until(
+                0,
+                |evs| {
+                    evs.iter()
+                        .any(|e| is_change(e) && e.get("participant") == Some(&Value::from("bob")))
+                },
+                FIRST_TIMEOUT,
+            )
+            .await
+            .context("the event stream has no active_speaker_changed for bob")?;
+        let changes: Vec<(Value, Value)> = events
+            .iter()
+            .filter(|e| is_change(e))
+            .map(|e| {
+                let field = |p: &str| e.pointer(p).cloned().unwrap_or(Value::Null);
+                (field("/participant"), field("/data/sid"))
+            })
+            .collect();
+        ensure!(
+            changes
+                == [
+                    (Value::from("alice"), Value::from(a.as_str())),
+                    (Value::from("bob"), Value::from(b.as_str()))
+                ],
+            "active_speaker_changed events (participant, sid) should be alice ({a}) then bob ({b}): \
+             {changes:?}"
+        );
 
         alice.leave().await?;
         bob.leave().await?;

@@ -280,3 +280,65 @@ pub async fn spawn_test_server() -> anyhow::Result<switchboard::RunningServer> {
     let config = switchboard::Config { ice_timeout_s: 120, ..switchboard::testing::test_config() };
     switchboard::testing::spawn_test_server_with(config).await
 }
+
+/// Polls `GET path` until `done` accepts the 200 body (10 s at most).
+pub async fn eventually(api: &Api, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = api.get(path).await.expect(200);
+        if done(&body) {
+            return body;
+        }
+        assert!(std::time::Instant::now() < deadline, "{path} never got there: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The one session record of `room` once it has ended, with its legs (`GET /api/v1/sessions/{id}`).
+pub async fn ended_session(api: &Api, room: &str) -> Value {
+    let page = eventually(api, &format!("/api/v1/sessions?room={room}"), |page| {
+        page["sessions"].as_array().is_some_and(|s| s.len() == 1 && !s[0]["ended_at"].is_null())
+    })
+    .await;
+    let id = page["sessions"][0]["id"].as_str().expect("a session id");
+    api.get(&format!("/api/v1/sessions/{id}")).await.expect(200)
+}
+
+/// The legs of a session record as `(identity, sid, leave_reason)`, in record order.
+pub fn legs(session: &Value) -> Vec<(String, String, String)> {
+    let s = |v: &Value| v.as_str().unwrap_or("<none>").to_owned();
+    session["participants"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a session with legs: {session}"))
+        .iter()
+        .map(|l| (s(&l["identity"]), s(&l["sid"]), s(&l["leave_reason"])))
+        .collect()
+}
+
+/// A fresh directory (for a test's database file), removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let dir = std::env::temp_dir().join(format!("switchboard-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `http://<addr>`, the base URL webrtc-rs kit participants (`switchboard_tests`) join with.
+pub fn kit_base(server: &RunningServer) -> String {
+    format!("http://{}", server.http_addr())
+}
+
+/// Sends a raw text frame (e.g. a `ping`), panicking if the socket is gone.
+pub async fn send_json(ws: &mut Ws, msg: Value) {
+    ws.send(Message::text(msg.to_string())).await.expect("the socket is open");
+}

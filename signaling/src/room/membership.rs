@@ -83,6 +83,8 @@ impl Room {
             offer_outstanding: false,
             subscriptions: HashMap::new(),
             quality: None,
+            retired: Default::default(),
+            leg_base: Default::default(),
         };
         if let Some(by) = from_lobby {
             info!(room = %self.name, participant = %sid, by, "admitted from the lobby");
@@ -262,7 +264,10 @@ impl Room {
 
     /// Receives a participant moved from another room.
     pub(super) fn move_in(&mut self, moved: MovedParticipant) {
-        let p = moved.participant;
+        let mut p = moved.participant;
+        // A new leg starts here: its duration and traffic count from now.
+        p.member.since = Instant::now();
+        p.leg_base = p.traffic();
         let identity: Identity = p.member.identity.clone();
         if let Some(old) = self.find(&identity.0) {
             let notice = ServerMessage::Removed { reason: DisconnectReason::Replaced.as_str().into() };

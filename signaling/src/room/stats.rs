@@ -38,7 +38,15 @@ impl Room {
                         .update(now, sample);
                     self.inner.nacks_from_subscribers.fetch_add(nacks, std::sync::atomic::Ordering::Relaxed);
                 }
-                p.subscriptions.retain(|source, _| self.sources.contains_key(source));
+                let sources = &self.sources;
+                let retired = &mut p.retired;
+                p.subscriptions.retain(|source, sub| {
+                    let keep = sources.contains_key(source);
+                    if !keep {
+                        retired.add_out(&sub.meter);
+                    }
+                    keep
+                });
             }
             touched.insert(sid);
         }

@@ -456,6 +456,61 @@ impl AdminApi {
         self.get(&format!("/api/v1/rooms/{room}/participants/{identity}"))
             .await
     }
+
+    /// Reads the admin event stream (`GET /api/v1/events?access_token=…`, as a browser's
+    /// `EventSource` does) from after `last_event_id` (`0`: every stored event first, then live
+    /// ones) until `done` accepts the events read so far, or `timeout` passes (an error showing
+    /// them). Returns each event's JSON (the `data:` line), checked against its `id:` and
+    /// `event:` lines.
+    pub async fn events_until(
+        &self,
+        last_event_id: u64,
+        mut done: impl FnMut(&[Value]) -> bool,
+        timeout: Duration,
+    ) -> Result<Vec<Value>> {
+        let url = format!("{}/api/v1/events?access_token={}", self.base, self.token);
+        let mut resp = self
+            .http
+            .get(url)
+            .header("Last-Event-ID", last_event_id.to_string())
+            .send()
+            .await
+            .context("GET /api/v1/events")?;
+        ensure!(resp.status().is_success(), "GET /api/v1/events: {}", resp.status());
+        let deadline = tokio::time::Instant::now() + timeout;
+        let (mut buf, mut events) = (String::new(), Vec::new());
+        loop {
+            while let Some(end) = buf.find("\n\n") {
+                let frame: String = buf.drain(..end + 2).collect();
+                let (mut id, mut ty, mut data) = (None, None, None);
+                for line in frame.lines() {
+                    let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                    let value = value.strip_prefix(' ').unwrap_or(value);
+                    match field {
+                        "id" => id = Some(value.parse::<u64>().context("numeric event id")?),
+                        "event" => ty = Some(value.to_owned()),
+                        "data" => data = Some(serde_json::from_str::<Value>(value).context("JSON event data")?),
+                        _ => {} // keep-alive comments
+                    }
+                }
+                let (Some(id), Some(ty), Some(data)) = (id, ty, data) else { continue };
+                ensure!(
+                    data.get("seq").and_then(Value::as_u64) == Some(id) && msg_type(&data) == Some(ty.as_str()),
+                    "event frame id/event lines disagree with its JSON: {frame}"
+                );
+                events.push(data);
+                if done(&events) {
+                    return Ok(events);
+                }
+            }
+            match tokio::time::timeout_at(deadline, resp.chunk()).await {
+                Ok(Ok(Some(bytes))) => buf.push_str(std::str::from_utf8(&bytes).context("UTF-8 events")?),
+                Ok(Ok(None)) => bail!("the event stream ended; events so far: {events:#?}"),
+                Ok(Err(e)) => bail!("the event stream failed: {e}; events so far: {events:#?}"),
+                Err(_) => bail!("condition on the event stream not met within {timeout:?}; events: {events:#?}"),
+            }
+        }
+    }
 }
 
 /// The one published track of `kind` in a `ParticipantView`.
