@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what it needs (idempotently), builds, validates
-# the served OpenAPI document, then runs unit, media (virtual clock), integration (webrtc-rs peers)
-# and headless-Chromium tests.
+# the served OpenAPI document and the deployment files, then runs unit, media (virtual clock),
+# integration (webrtc-rs peers) and headless-Chromium tests.
 # WebRTC tests run inside a private network namespace with only `lo` up: nothing leaves the host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +22,17 @@ cargo test --workspace --no-run --quiet
 # --- the served OpenAPI document, checked by an independent validator (pip venv under target/) ---
 scripts/validate-openapi.sh "${CARGO_TARGET_DIR:-target}/release/switchboard"
 
+# --- deployment files: Kustomize overlays rendered and validated offline, yamllint, broken cases
+#     rejected, Dockerfile and manifests checked against the binary (pip venv under target/) ---
+tests/deploy/run.sh "${CARGO_TARGET_DIR:-target}/release/switchboard"
+
 # --- Rust tests: unit, virtual-clock media, integration with webrtc-rs peers ---
 unshare --net sh -c 'ip link set lo up && cargo test --workspace --offline'
 
 # --- real Chromium against the release binary ---
 SWITCHBOARD_BIN="${CARGO_TARGET_DIR:-target}/release/switchboard" tests/e2e/run.sh
+
+# --- benchmark smoke: loadgen (webrtc-rs peers) against the release binary in its own namespace,
+#     ~10 s; asserts packets were forwarded and nothing failed (no performance threshold) ---
+BENCH_RESULTS="${CARGO_TARGET_DIR:-target}/bench" bench/run smoke >/dev/null
+"${CARGO_TARGET_DIR:-target}/release/loadgen" check "${CARGO_TARGET_DIR:-target}/bench/smoke.json"

@@ -57,6 +57,10 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
 
 /// Like [`spawn`], with another [`Store`] (an external database) instead of the SQLite file.
 pub async fn spawn_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<RunningServer> {
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+        _ => None,
+    };
     if config.is_dev_mode() {
         warn!(
             api_key = crate::config::DEV_API_KEY,
@@ -123,14 +127,14 @@ pub async fn spawn_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::
     });
     let router = http::router(state.clone());
     let stop = shutdown.clone();
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let http_task = tokio::spawn(async move {
-        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { stop.cancelled().await });
+        let serve = crate::tls::serve_http(listener, tls, router, async move { stop.cancelled().await });
         if let Err(e) = serve.await {
             warn!(error = %e, "HTTP server stopped with an error");
         }
     });
-    info!(http = %http_addr, udp = %udp_addr, "switchboard listening; open http://{http_addr}/");
+    info!(http = %http_addr, udp = %udp_addr, "switchboard listening; open {scheme}://{http_addr}/");
     Ok(RunningServer { state, http_addr, udp_addr, http_task, media, event_tasks })
 }
 

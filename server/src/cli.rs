@@ -111,6 +111,12 @@ pub struct Settings {
     /// Webhook endpoint receiving every event (repeat or comma-separate) [default: none].
     #[arg(long = "webhook-url", global = true, env = "SWITCHBOARD_WEBHOOK_URLS", value_delimiter = ',')]
     pub webhook_urls: Vec<String>,
+    /// PEM certificate chain: serve https and wss (with --tls-key) [default: plain http/ws].
+    #[arg(long, global = true, env = "SWITCHBOARD_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, global = true, env = "SWITCHBOARD_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Settings {
@@ -145,6 +151,12 @@ impl Settings {
         }
         if !self.webhook_urls.is_empty() {
             c.webhooks.urls = self.webhook_urls.clone();
+        }
+        if self.tls_cert.is_some() {
+            c.tls_cert = self.tls_cert.clone();
+        }
+        if self.tls_key.is_some() {
+            c.tls_key = self.tls_key.clone();
         }
         c.validate()?;
         Ok(c)
@@ -208,6 +220,16 @@ mod tests {
         assert_eq!(c.cors_origins, ["https://a.example", "http://b.example:8080"]);
         let cli = Cli::parse_from(["switchboard", "--cors-origin", "not an origin"]);
         assert!(cli.settings.load().is_err());
+    }
+
+    #[test]
+    fn tls_flags_set_certificate_and_key_together() {
+        let cli = Cli::parse_from(["switchboard", "--tls-cert", "/tls/tls.crt", "--tls-key", "/tls/tls.key"]);
+        let c = cli.settings.load().unwrap();
+        assert_eq!(c.tls_cert.as_deref(), Some(std::path::Path::new("/tls/tls.crt")));
+        assert_eq!(c.tls_key.as_deref(), Some(std::path::Path::new("/tls/tls.key")));
+        let err = Cli::parse_from(["switchboard", "--tls-cert", "/tls/tls.crt"]).settings.load().unwrap_err();
+        assert!(err.to_string().contains("tls_key"), "{err}");
     }
 
     #[test]

@@ -48,6 +48,11 @@ pub struct Config {
     pub event_retention_s: u64,
     /// Webhook endpoints and how deliveries are retried (`[webhooks]`).
     pub webhooks: WebhookConfig,
+    /// PEM certificate chain (leaf first); with `tls_key`, HTTP and WebSocket are served as
+    /// https/wss on `bind` instead of plain http/ws.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[webhooks]`: every event is POSTed as signed JSON to each URL.
@@ -117,6 +122,8 @@ impl Default for Config {
             store_path: PathBuf::from("switchboard.db"),
             event_retention_s: 86_400,
             webhooks: WebhookConfig::default(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -193,6 +200,9 @@ impl Config {
             return Err(ConfigError::Invalid("store_path must not be empty (use :memory: for no file)".into()));
         }
         self.webhooks.validate()?;
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Invalid("tls_cert and tls_key go together: set both or neither".into()));
+        }
         Ok(())
     }
 
@@ -263,6 +273,14 @@ mod tests {
         }
         let c = Config { event_retention_s: 0, ..Config::default() };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn tls_needs_both_certificate_and_key() {
+        let c = Config::from_toml("tls_cert = \"/etc/tls/tls.crt\"\ntls_key = \"/etc/tls/tls.key\"").unwrap();
+        c.validate().unwrap();
+        let c = Config { tls_key: None, ..c };
+        assert!(c.validate().unwrap_err().to_string().contains("tls_key"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod http;
 mod metrics;
 pub mod store;
 pub mod testing;
+mod tls;
 
 pub use app::{spawn, RunningServer};
 pub use config::Config;
