@@ -1,29 +1,36 @@
-// Page entry point: wires the join form, opens invite links (/join?token=…), asks the
-// development token endpoint for a token, and publishes `window.switchboard`, the state that
-// tests and the console read. Calls are run by call.js and drawn by view.js.
+// Page entry point: wires the join form and its pre-join preview (prejoin.js), opens invite links
+// (/join?token=…), asks the development token endpoint for a token, and publishes
+// `window.switchboard`, the state that tests and the console read. Calls are run by call.js and
+// drawn by view.js.
 
 import { Call } from './call.js';
+import { Prejoin } from './prejoin.js';
 import { View } from './view.js';
 
-// 'idle' | 'joining' | 'lobby' (waiting for a moderator) | 'joined' | then how it ended:
-// 'left' (Leave), 'removed' (by a moderator, room ended, replaced…), 'denied' (from the lobby), 'error'.
+// 'idle' | 'joining' | 'lobby' (waiting for a moderator) | 'joined' | 'reconnecting' (the
+// connection dropped; rejoining with the same token) | then how it ended: 'left' (Leave),
+// 'removed' (by a moderator, room ended, replaced…), 'denied' (from the lobby), 'error'.
 const store = {
   state: 'idle',
   identity: null,
   participantSid: null,
   name: null,
   room: null, // current room name (changes when a moderator moves us)
-  // sid -> { identity, name, state, quality, tracks: { trackSid -> { kind, source, muted } } }
+  // sid -> { identity, name, state, quality, hand, tracks: { trackSid -> { kind, source, muted } } }
   participants: {},
-  publisher: null,
-  subscriber: null,
+  publisher: null, // RTCPeerConnection
+  subscriber: null, // RTCPeerConnection
   muted: { audio: false, video: false }, // own media muted (by us or a moderator)
   mutedBy: { audio: null, video: null }, // own kind -> moderator identity holding it muted, or null
+  screenSharing: false,
+  handRaised: false,
   onHold: false,
   quality: null, // own connection quality from the server: 'excellent' | 'good' | 'poor' | 'lost'
   speakers: [], // who speaks now, loudest first: [{ participant, level }]
   notices: [], // every notice shown this session, oldest first: { kind, text }
+  chat: [], // chat messages, oldest first: { from (identity, null: moderator), name, text, own, at }
   lastData: null, // the last `data` message: { from, payload }
+  reconnects: 0, // reconnections started this session
   timings: { wsOpen: null, firstFrameDecoded: null }, // performance.now() values
   lastError: null, // { code, message }
   join,
@@ -31,12 +38,18 @@ const store = {
 };
 window.switchboard = store;
 
+let call = null;
 const view = new View(document, {
   onLeave: leave,
   onToggleMuted: (kind) => call?.toggleMuted(kind),
   onUnmuteAnswer: (track, accept) => call?.answerUnmute(track, accept),
+  onToggleScreen: () => call?.toggleScreen(),
+  onToggleHand: () => call?.toggleHand(),
+  onSendChat: (text) => call?.sendChat(text),
+  devices: () => call?.devices() ?? Promise.resolve({ inputs: { audio: [], video: [] }, current: {} }),
+  onSwitchDevice: (kind, deviceId) => call?.switchDevice(kind, deviceId),
 });
-let call = null;
+const prejoin = new Prejoin(document);
 
 class TokenError extends Error {
   constructor(code, message) {
@@ -55,11 +68,17 @@ async function join(room, name) {
     session.fail({ code: err.code ?? 'token_request_failed', message: err.message });
     return;
   }
-  if (!session.finished) await session.start(token);
+  const stream = await prejoin.take();
+  if (session.finished) {
+    for (const track of stream?.getTracks() ?? []) track.stop();
+    return;
+  }
+  await session.start(token, stream);
 }
 
-/** Joins with a token from an invite link. */
+/** Joins with a token from an invite link (no form, so no preview: the call captures itself). */
 function joinWithToken(token) {
+  prejoin.stop();
   return beginCall(null).start(token);
 }
 
@@ -71,11 +90,13 @@ function beginCall(name) {
   if (call && !call.finished) throw new Error('already in a call: leave first');
   Object.assign(store, {
     state: 'joining', identity: null, participantSid: null, name, room: null, participants: {},
-    muted: { audio: false, video: false }, mutedBy: { audio: null, video: null }, onHold: false,
-    quality: null, speakers: [], notices: [], lastData: null, timings: { wsOpen: null, firstFrameDecoded: null }, lastError: null,
+    muted: { audio: false, video: false }, mutedBy: { audio: null, video: null }, screenSharing: false,
+    handRaised: false, onHold: false, quality: null, speakers: [], notices: [], chat: [], lastData: null,
+    reconnects: 0, timings: { wsOpen: null, firstFrameDecoded: null }, lastError: null,
   });
   view.joining();
-  call = new Call(store, view);
+  // Back at the form after the call: the preview comes back on.
+  call = new Call(store, view, { onEnded: () => prejoin.start() });
   return call;
 }
 
@@ -108,3 +129,4 @@ document.getElementById('join-form').addEventListener('submit', (ev) => {
 
 const inviteToken = location.pathname === '/join' ? new URLSearchParams(location.search).get('token') : null;
 if (inviteToken) joinWithToken(inviteToken);
+else prejoin.start();

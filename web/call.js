@@ -1,75 +1,82 @@
-// One call session: camera and microphone capture, the publisher and subscriber
-// RTCPeerConnections, the own microphone/camera mute state and the handlers for every server
-// message of docs/protocol.md (media, moderation, lobby, hold, move, speakers, connection quality).
-// It writes the test-visible state into `store` (window.switchboard) and tells the view what to
-// draw; it touches no DOM itself.
+// One call session: the signalling connection and the peer connections (publisher.js, subscriber
+// PC here), the handlers for every server message of docs/protocol.md (media, moderation, lobby,
+// hold, move, speakers, connection quality, the server's drain), and automatic reconnection —
+// when the WebSocket drops or the server restarts it rejoins with the same token and new peer
+// connections. Own media is local.js, chat and raised hands roomdata.js. It writes the
+// test-visible state into `store` (window.switchboard) and tells the view what to draw; it touches
+// no DOM itself.
 
+import { LocalMedia } from './local.js';
+import { PC_CONFIG, Publisher } from './publisher.js';
+import { RemoteMedia } from './remote.js';
+import { RoomData } from './roomdata.js';
 import { Signal, closeReasonText } from './signal.js';
 
-// Always empty: the SFU is ICE-lite with one host candidate in its SDP, so no STUN or TURN
-// server is ever needed or contacted.
-const PC_CONFIG = { iceServers: [] };
 const STATS_POLL_MS = 100;
 // Close codes that follow an `error` message naming the cause; keep that error as lastError.
 const CLOSES_AFTER_ERROR = new Set([1009, 4001, 4003, 4008]);
+// Closes that end the call for good: a normal end, a refused token or frame, a replacement.
+const FINAL_CLOSES = new Set([1000, 1009, 4001, 4003, 4008, 4009]);
+// Waits before each reconnection attempt; after the last one the call ends (about a minute).
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000, 10_000, 10_000];
 // `removed{reason}` reasons the server names itself; any other reason is the moderator's text.
 const REMOVED_TEXT = {
   removed: 'You were removed from the room by a moderator',
   room_ended: 'The room was ended',
   replaced: 'You joined again from another tab or device',
-  server_shutdown: 'The server is shutting down',
 };
 
 export class Call {
   /**
-   * `view` draws the call (see view.js): showLocal, lobby, joined, room, ownName, upsertParticipant,
-   * removeParticipant, clearParticipants, attachStream, ownMedia, ownQuality, speaking, hold,
-   * notice, dismissNotice, unmutePrompt, closePrompt, status, roundTrip, alert, ended.
+   * `view` draws the call (view.js). `onEnded()` runs once the call is over and the form is back.
    */
-  constructor(store, view) {
+  constructor(store, view, { onEnded = () => {} } = {}) {
     this.store = store;
     this.view = view;
-    this.stream = null;
+    this.onEnded = onEnded;
+    this.token = null;
     this.signal = null;
+    this.publisher = null;
     this.finished = false;
+    this.entered = false; // got `joined` or `lobby_waiting` at least once: a drop is worth a reconnect
+    this.attempt = 0; // reconnection attempts since the last successful join
     this.statsTimer = null;
-    this.remoteStreams = new Map(); // participant sid -> the MediaStream its forwarded tracks arrive in
+    this.reconnectTimer = null;
+    this.remote = new RemoteMedia();
+    this.local = new LocalMedia(store, view, (msg) => this.signal?.send(msg));
+    this.data = new RoomData(store, view, (msg) => this.signal?.send(msg), (sid) => this.render(sid));
     this.unknownTypes = new Set();
-    // Own media by kind: the captured track, its server sid (from track_published about
-    // ourselves), whether it is muted and which moderator muted it (null: we did, or not muted).
-    this.own = {
-      audio: { track: null, sid: null, muted: false, mutedBy: null },
-      video: { track: null, sid: null, muted: false, mutedBy: null },
-    };
   }
 
-  /** Captures media, then connects with `token` (connecting joins the token's room). */
-  async start(token) {
+  /** Captures media (or takes the pre-join `stream`), then connects with `token`. */
+  async start(token, stream = null) {
+    this.token = token;
     try {
-      this.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+      await this.local.capture(stream);
     } catch (err) {
       this.fail({ code: 'media_unavailable', message: `camera or microphone unavailable: ${err.message}` });
       return;
     }
-    if (this.finished) {
-      // leave() was called while the permission prompt was open.
-      this.stopMedia();
-      return;
-    }
-    this.own.audio.track = this.stream.getAudioTracks()[0] ?? null;
-    this.own.video.track = this.stream.getVideoTracks()[0] ?? null;
-    this.view.showLocal(this.stream);
-    this.signal = new Signal(token, {
-      onOpen: () => { this.store.timings.wsOpen = performance.now(); },
-      onMessage: (msg) => (this.finished ? undefined : this.handle(msg)),
+    if (!this.finished) this.connect();
+  }
+
+  /** Opens the WebSocket; connecting joins the token's room. */
+  connect() {
+    this.reconnectTimer = null;
+    // Messages and the close of a socket we already dropped (a reconnection) are ignored.
+    const current = () => !this.finished && signal === this.signal;
+    const signal = new Signal(this.token, {
+      onOpen: () => { this.store.timings.wsOpen ??= performance.now(); },
+      onMessage: (msg) => (current() ? this.handle(msg) : undefined),
       onHandlerError: (err, msg) => {
-        if (this.finished) return; // a handler cut short by leave(); nothing to report
+        if (!current()) return; // a handler cut short by leave() or a reconnection; nothing to report
         console.error(`switchboard: handling ${msg.type} failed`, err);
         this.store.lastError = { code: 'client_error', message: `${msg.type}: ${err.message}` };
         this.alert(`Could not handle ${msg.type}: ${err.message}`);
       },
-      onClose: (ev) => this.handleClose(ev),
+      onClose: (ev) => (current() ? this.handleClose(ev) : undefined),
     });
+    this.signal = signal;
   }
 
   /** Leaves the room on purpose: tells the server, then tears everything down. */
@@ -79,34 +86,64 @@ export class Call {
     this.finish('left', null);
   }
 
-  /** The microphone ('audio') or camera ('video') control was pressed. */
   toggleMuted(kind) {
-    const own = this.own[kind];
-    // A moderator's mute is lifted only by a moderator (the server refuses it too).
-    if (this.finished || !own.track || own.mutedBy) return;
-    this.setOwnMuted(kind, !own.muted, null);
-    // Before track_published told us the sid, handleOwnTrackPublished sends it instead.
-    if (own.sid) this.signal.send({ type: 'set_track_muted', track: own.sid, muted: own.muted });
+    if (!this.finished) this.local.toggleMuted(kind);
   }
 
   /** The answer to an unmute_requested prompt. */
   answerUnmute(track, accept) {
     if (this.finished) return;
-    this.signal.send({ type: 'unmute_response', track, accept });
-    const kind = this.ownKind(track);
-    if (accept && kind) {
+    this.signal?.send({ type: 'unmute_response', track, accept });
+    const kind = this.local.kindOf(track);
+    if (accept && kind && kind !== 'screen') {
       // The server confirms with track_muted{muted:false}; the local track comes back at once.
       this.view.dismissNotice(`moderator-${kind}`);
-      this.setOwnMuted(kind, false, null);
+      this.local.setMuted(kind, false, null);
     }
+  }
+
+  async toggleScreen() {
+    if (this.finished) return;
+    if (this.local.screen) {
+      await this.local.stopScreen();
+      return;
+    }
+    try {
+      await this.local.startScreen();
+    } catch (err) {
+      // Cancelling the browser's picker is a NotAllowedError: nothing to report.
+      if (err.name !== 'NotAllowedError' && err.name !== 'AbortError') this.alert(`Cannot share the screen: ${err.message}`);
+    }
+  }
+
+  async switchDevice(kind, deviceId) {
+    if (this.finished) return;
+    try {
+      await this.local.switchDevice(kind, deviceId);
+    } catch (err) {
+      this.alert(`Cannot switch to that ${kind === 'audio' ? 'microphone' : 'camera'}: ${err.message}`);
+    }
+  }
+
+  devices() {
+    return this.local.devices();
+  }
+
+  /** Raises or lowers our hand: everyone is told with a `raise_hand` data message. */
+  toggleHand() {
+    if (!this.finished) this.data.setHand(!this.store.handRaised);
+  }
+
+  sendChat(text) {
+    if (!this.finished && this.signal) this.data.sendChat(text);
   }
 
   handle(msg) {
     switch (msg.type) {
       case 'joined': return this.handleJoined(msg);
-      case 'publish_answer': return this.store.publisher?.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+      case 'publish_answer': return this.publisher?.onAnswer(msg.sdp);
       case 'subscribe_offer': return this.handleSubscribeOffer(msg.sdp);
-      case 'participant_joined': return this.addParticipant(msg.participant);
+      case 'participant_joined': return this.handleParticipantJoined(msg.participant);
       case 'participant_left': return this.handleParticipantLeft(msg);
       case 'participant_updated': return this.handleParticipantUpdated(msg.participant);
       case 'track_published': return this.handleTrackPublished(msg);
@@ -120,8 +157,12 @@ export class Call {
       case 'admitted': return this.handleAdmitted();
       case 'denied': return this.finish('denied', { kind: 'denied', text: 'A moderator declined your request' });
       case 'removed': return this.handleRemoved(msg.reason);
-      // Chat comes later; until then the last payload is only exposed for the console and tests.
-      case 'data': this.store.lastData = { from: msg.from, payload: msg.payload }; return undefined;
+      case 'going_away': return this.notify({
+        kind: 'going_away',
+        text: `The server is restarting: this call continues for up to ${msg.deadline_s} s, then reconnects by itself.`,
+        key: 'going-away',
+      });
+      case 'data': return this.data.received(msg);
       case 'moderate_result': return undefined; // this client sends no `moderate`
       case 'speakers': return this.handleSpeakers(msg.speakers);
       case 'connection_quality': return this.handleConnectionQuality(msg.updates);
@@ -139,6 +180,8 @@ export class Call {
   }
 
   handleLobbyWaiting(msg) {
+    this.entered = true;
+    this.reconnected();
     this.store.state = 'lobby';
     this.store.room = msg.room.name;
     this.record({ kind: 'lobby', text: 'Waiting for a moderator to let you in…' });
@@ -153,6 +196,7 @@ export class Call {
 
   async handleJoined(msg) {
     const s = this.store;
+    this.entered = true;
     s.identity = msg.participant.identity;
     s.participantSid = msg.participant.sid;
     s.name = msg.participant.name;
@@ -162,43 +206,37 @@ export class Call {
     for (const p of msg.participants) this.addParticipant(p);
 
     s.subscriber = new RTCPeerConnection(PC_CONFIG);
-    s.subscriber.ontrack = (ev) => {
-      // The server labels every forwarded track `a=msid:<participant sid> <track sid>`.
-      const stream = ev.streams[0];
-      if (!stream || !(stream.id in s.participants)) {
-        console.warn('switchboard: track of no known participant, not shown', stream?.id, ev.track.id);
-        return;
-      }
-      this.remoteStreams.set(stream.id, stream);
-      this.render(stream.id);
-    };
-    const pub = new RTCPeerConnection(PC_CONFIG);
-    s.publisher = pub;
-    for (const pc of [pub, s.subscriber]) pc.onconnectionstatechange = () => this.reportConnection();
-
-    const sources = {};
-    for (const track of this.stream.getTracks()) {
-      pub.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
-      sources[track.id] = track.kind === 'audio' ? 'microphone' : 'camera';
-    }
-    const offer = await pub.createOffer();
-    await pub.setLocalDescription(offer);
-    if (this.finished) return;
-    // No waiting for ICE gathering and no trickle: the ICE-lite server learns our address
-    // from our connectivity checks.
-    this.signal.send({ type: 'publish_offer', sdp: offer.sdp, sources });
+    s.subscriber.ontrack = (ev) => this.handleRemoteTrack(ev);
+    s.subscriber.onconnectionstatechange = () => this.reportConnection();
+    const publisher = new Publisher((m) => this.signal?.send(m), () => this.reportConnection());
+    this.publisher = publisher;
+    s.publisher = publisher.pc;
+    await this.local.publishTo(publisher);
+    if (this.finished || this.publisher !== publisher) return; // left or dropped meanwhile
     s.state = 'joined';
-    this.pollFirstFrame();
+    if (this.reconnected()) this.notify({ kind: 'reconnected', text: 'Reconnected', key: 'reconnect' });
+    this.data.entered();
+    if (s.timings.firstFrameDecoded === null) this.pollFirstFrame();
+  }
+
+  handleRemoteTrack(ev) {
+    const sid = this.remote.add(ev);
+    if (!sid || !(sid in this.store.participants)) {
+      console.warn('switchboard: track of no known participant, not shown', sid, ev.track.id);
+      return;
+    }
+    this.render(sid);
   }
 
   async handleSubscribeOffer(sdp) {
     const sub = this.store.subscriber;
     if (!sub) return;
+    this.remote.learnOffer(sdp);
     await sub.setRemoteDescription({ type: 'offer', sdp });
     const answer = await sub.createAnswer();
     await sub.setLocalDescription(answer);
-    if (this.finished) return;
-    this.signal.send({ type: 'subscribe_answer', sdp: answer.sdp });
+    if (this.finished || this.store.subscriber !== sub) return; // left or dropped meanwhile
+    this.signal?.send({ type: 'subscribe_answer', sdp: answer.sdp });
   }
 
   /** A participant's info (ParticipantInfo) from participant_joined, participant_updated or a move. */
@@ -213,15 +251,23 @@ export class Call {
     this.render(info.sid);
   }
 
+  handleParticipantJoined(info) {
+    this.addParticipant(info);
+    this.data.entered(info.identity);
+  }
+
   handleParticipantLeft(msg) {
     delete this.store.participants[msg.participant];
-    this.remoteStreams.delete(msg.participant);
+    this.remote.removeParticipant(msg.participant);
     this.view.removeParticipant(msg.participant);
   }
 
   handleParticipantUpdated(info) {
     if (info.sid !== this.store.participantSid) {
+      const hand = this.store.participants[info.sid]?.hand ?? false;
       this.addParticipant(info);
+      this.store.participants[info.sid].hand = hand;
+      this.render(info.sid);
       return;
     }
     // Ourselves: a moderator may rename us; hold and mutes arrive as their own messages.
@@ -230,42 +276,34 @@ export class Call {
   }
 
   handleTrackPublished(msg) {
-    if (msg.participant === this.store.participantSid) return this.handleOwnTrackPublished(msg.track);
+    if (msg.participant === this.store.participantSid) return this.local.trackPublished(msg.track);
     const entry = this.entry(msg.participant);
     entry.tracks[msg.track.sid] = { kind: msg.track.kind, source: msg.track.source, muted: msg.track.muted };
     this.render(msg.participant);
     return undefined;
   }
 
-  /** One of our tracks, now with its sid: matched to the local track of its kind. */
-  handleOwnTrackPublished(track) {
-    const own = this.own[track.kind];
-    if (!own) return;
-    own.sid = track.sid;
-    if (track.muted_by) {
-      this.setOwnMuted(track.kind, true, track.muted_by);
-    } else if (track.muted !== own.muted) {
-      // Pressed before the sid was known (or changed while moving rooms): tell the server now.
-      this.signal.send({ type: 'set_track_muted', track: track.sid, muted: own.muted });
-    }
-  }
-
   handleTrackUnpublished(msg) {
-    if (msg.participant === this.store.participantSid) {
-      const kind = this.ownKind(msg.track);
-      if (kind) this.own[kind].sid = null; // withdrawn (e.g. a permission change)
-      return;
-    }
+    if (msg.participant === this.store.participantSid) return this.local.trackUnpublished(msg.track);
     const entry = this.store.participants[msg.participant];
-    if (!entry) return;
+    if (!entry) return undefined;
     delete entry.tracks[msg.track];
+    this.remote.removeTrack(msg.participant, msg.track);
     this.render(msg.participant);
+    return undefined;
   }
 
   handleTrackMuted(msg) {
     if (msg.participant === this.store.participantSid) {
-      const kind = this.ownKind(msg.track);
-      if (kind) this.handleOwnTrackMuted(kind, msg.muted, msg.by);
+      const kind = this.local.kindOf(msg.track);
+      if (kind === 'screen') {
+        if (msg.muted && msg.by) {
+          this.notify({ kind: 'moderator_muted', text: `Moderator ${msg.by} stopped your screen share`, key: 'moderator-screen' });
+        }
+        this.local.screenMuted(msg.muted, msg.by);
+      } else if (kind) {
+        this.handleOwnTrackMuted(kind, msg.muted, msg.by);
+      }
       return;
     }
     const track = this.store.participants[msg.participant]?.tracks[msg.track];
@@ -276,7 +314,7 @@ export class Call {
 
   /** The server (un)muted one of our tracks; `by` names the moderator, null when we did it. */
   handleOwnTrackMuted(kind, muted, by) {
-    const own = this.own[kind];
+    const own = this.local.own[kind];
     const key = `moderator-${kind}`;
     const what = kind === 'audio' ? 'microphone' : 'camera';
     if (muted && by) {
@@ -289,12 +327,12 @@ export class Call {
       this.view.dismissNotice(key);
     }
     if (!muted) this.view.closePrompt(own.sid);
-    this.setOwnMuted(kind, muted, muted ? by : null);
+    this.local.setMuted(kind, muted, muted ? by : null);
   }
 
   handleUnmuteRequested(msg) {
-    const kind = this.ownKind(msg.track);
-    if (!kind) return;
+    const kind = this.local.kindOf(msg.track);
+    if (!kind || kind === 'screen') return;
     const text = kind === 'audio'
       ? `${msg.by} asks you to unmute your microphone`
       : `${msg.by} asks you to turn your camera on`;
@@ -321,11 +359,12 @@ export class Call {
     const s = this.store;
     s.room = msg.room.name;
     s.participants = {};
-    this.remoteStreams.clear();
+    this.remote.clear();
     this.view.clearParticipants();
     this.view.room(s.room);
     for (const p of msg.participants) this.addParticipant(p);
     this.notify({ kind: 'moved', text: `A moderator moved you to room ${s.room}`, key: 'moved' });
+    this.data.entered();
   }
 
   /** Who is speaking now (loudest first): their tiles are outlined. */
@@ -351,8 +390,13 @@ export class Call {
   }
 
   handleRemoved(reason) {
+    // A restarting server: come back when it is up again.
+    if (reason === 'server_shutdown') {
+      this.view.dismissNotice('going-away');
+      return this.reconnect('The server restarted');
+    }
     const text = REMOVED_TEXT[reason] ?? `You were removed: ${reason}`;
-    this.finish('removed', { kind: 'removed', text });
+    return this.finish('removed', { kind: 'removed', text });
   }
 
   handleError(msg) {
@@ -362,6 +406,10 @@ export class Call {
 
   handleClose(ev) {
     if (this.finished) return;
+    if (this.entered && !FINAL_CLOSES.has(ev.code)) {
+      this.reconnect(`Lost the connection to the server (close code ${ev.code})`);
+      return;
+    }
     // A socket that never opened: the server is down or refused the upgrade.
     const why = this.store.timings.wsOpen === null ? 'cannot reach the server' : closeReasonText(ev.code);
     if (!(CLOSES_AFTER_ERROR.has(ev.code) && this.store.lastError)) {
@@ -371,20 +419,54 @@ export class Call {
     this.finish('error', { kind: 'error', text: `Disconnected: ${why} (close code ${ev.code})${detail}.` });
   }
 
-  /** Mutes or unmutes our own `kind` locally (a disabled track sends silence or black). */
-  setOwnMuted(kind, muted, mutedBy) {
-    const own = this.own[kind];
-    own.muted = muted;
-    own.mutedBy = mutedBy;
-    if (own.track) own.track.enabled = !muted;
-    this.store.muted[kind] = muted;
-    this.store.mutedBy[kind] = mutedBy;
-    this.view.ownMedia(kind, { muted, lockedBy: mutedBy });
+  /**
+   * The connection dropped: drop the peer connections and everything received, show the
+   * reconnecting notice and try again with the same token after a growing delay. Own media,
+   * mutes, the raised hand and the chat stay. After the last attempt the call ends.
+   */
+  reconnect(why) {
+    const delay = RECONNECT_DELAYS_MS[this.attempt];
+    if (delay === undefined) {
+      this.store.lastError = { code: 'reconnect_failed', message: why };
+      this.finish('error', { kind: 'error', text: `Disconnected: ${why}, and reconnecting failed.` });
+      return;
+    }
+    this.attempt += 1;
+    this.dropConnection();
+    const s = this.store;
+    s.state = 'reconnecting';
+    s.reconnects += 1;
+    const text = `${why}. Reconnecting… (attempt ${this.attempt} of ${RECONNECT_DELAYS_MS.length})`;
+    this.record({ kind: 'reconnecting', text });
+    this.view.reconnecting(text);
+    this.view.status('Reconnecting…');
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
-  /** 'audio' or 'video' when `trackSid` is one of our published tracks, else null. */
-  ownKind(trackSid) {
-    return Object.keys(this.own).find((kind) => this.own[kind].sid === trackSid) ?? null;
+  /** Back in (joined or in the lobby): true when this ended a reconnection. */
+  reconnected() {
+    const was = this.attempt > 0;
+    this.attempt = 0;
+    this.view.reconnecting(null);
+    return was;
+  }
+
+  /** Closes the socket and peer connections and forgets the room's state (own media stays). */
+  dropConnection() {
+    clearTimeout(this.statsTimer);
+    this.signal?.close();
+    this.signal = null;
+    this.publisher?.close();
+    this.publisher = null;
+    this.store.subscriber?.close();
+    this.local.disconnected();
+    const s = this.store;
+    Object.assign(s, { publisher: null, subscriber: null, participants: {}, speakers: [], onHold: false, quality: null });
+    this.remote.clear();
+    this.view.clearParticipants();
+    this.view.hold(false);
+    this.view.closePrompts();
+    this.view.speaking([], false);
   }
 
   /** Keeps a notice in store.notices without showing it on its own (an overlay or screen shows it). */
@@ -403,17 +485,18 @@ export class Call {
     this.view.alert(text);
   }
 
-  /** Draws participant `sid`: its tile from its entry and, once tracks arrived, its media. */
+  /** Draws participant `sid`: its tile from its entry and the media received from it. */
   render(sid) {
-    this.view.upsertParticipant(sid, this.store.participants[sid]);
-    const stream = this.remoteStreams.get(sid);
-    if (stream) this.view.attachStream(sid, stream);
+    const entry = this.store.participants[sid];
+    if (!entry) return;
+    this.view.upsertParticipant(sid, entry);
+    this.view.attachStreams(sid, entry, this.remote.streamsOf(sid, entry));
   }
 
   /** The participant entry for `sid`, created empty if its track is announced before it. */
   entry(sid) {
     const participants = this.store.participants;
-    participants[sid] ??= { identity: null, name: null, state: null, quality: null, tracks: {} };
+    participants[sid] ??= { identity: null, name: null, state: null, quality: null, hand: false, tracks: {} };
     return participants[sid];
   }
 
@@ -451,21 +534,14 @@ export class Call {
   finish(state, notice) {
     if (this.finished) return;
     this.finished = true;
-    clearTimeout(this.statsTimer);
-    this.signal?.close();
+    clearTimeout(this.reconnectTimer);
+    this.dropConnection();
+    this.local.stop();
     const s = this.store;
-    for (const pc of [s.publisher, s.subscriber]) pc?.close();
-    s.publisher = null;
-    s.subscriber = null;
-    s.participants = {};
-    s.onHold = false;
-    this.stopMedia();
     s.state = state;
+    s.handRaised = false;
     if (notice) this.record(notice);
     this.view.ended(notice?.text ?? null, notice?.kind === 'error' ? 'error' : 'info');
-  }
-
-  stopMedia() {
-    for (const track of this.stream?.getTracks() ?? []) track.stop();
+    this.onEnded();
   }
 }

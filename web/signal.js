@@ -10,6 +10,7 @@ const CLOSE_REASONS = {
   1006: 'connection lost',
   1009: 'message too large',
   1011: 'server error',
+  1013: 'server is restarting, try again later',
   4001: 'access token rejected',
   4003: 'room is full',
   4008: 'too many messages',

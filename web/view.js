@@ -1,79 +1,92 @@
-// The page's DOM: the join form, the lobby, the call header, the banner, the moderation notices
-// and unmute prompts, the own microphone/camera controls, the on-hold overlay and the grid of
-// participant tiles (one <video> per tile plays that participant's audio and video; badges and a
-// speaking outline show its state). It holds no call state: call.js tells it what to show, and
-// user actions go back through the handlers.
+// The page's DOM around the tiles: the join form and lobby, the call header, the banner (errors,
+// end of call), the reconnecting notice, the moderation notices and unmute prompts, the call
+// controls (microphone, camera, screen share, raise hand, chat, devices), the devices dialog and
+// the on-hold overlay. The tile grid is tiles.js, the chat panel chat.js. It holds no call state:
+// call.js tells it what to show, and user actions go back through the handlers.
 
-const LOCAL = 'local';
+import { ChatPanel } from './chat.js';
+import { fillSelect } from './devices.js';
+import { Tiles } from './tiles.js';
+
 const CONTROL_IDS = { audio: 'mic', video: 'camera' };
 // Most moderation notices on screen at once; older ones give way (they stay in store.notices).
 const MAX_NOTICES = 3;
-// Tile badges (class suffix -> text), in display order.
-const BADGES = {
-  'mic-muted': 'Mic muted',
-  'camera-off': 'Camera off',
-  'on-hold': 'On hold',
-  'poor-connection': 'Poor connection',
-  'connection-lost': 'Connection lost',
-};
 
 export class View {
   /**
-   * Handlers: `onLeave()` (the Leave button), `onToggleMuted(kind)` (the microphone or camera
-   * control; kind is 'audio' or 'video'), `onUnmuteAnswer(track, accept)` (the unmute prompt).
+   * Handlers: `onLeave()`, `onToggleMuted(kind)` ('audio' | 'video'), `onUnmuteAnswer(track,
+   * accept)`, `onToggleScreen()`, `onToggleHand()`, `onSendChat(text)`, `devices()` (resolves to
+   * { inputs: { audio, video }, current: { audio, video } } for the devices dialog),
+   * `onSwitchDevice(kind, deviceId)`.
    */
-  constructor(doc, { onLeave, onToggleMuted, onUnmuteAnswer }) {
+  constructor(doc, handlers) {
+    const $ = (id) => doc.getElementById(id);
     this.doc = doc;
-    this.form = doc.getElementById('join-form');
-    this.lobbyPanel = doc.getElementById('lobby');
-    this.lobbyRoom = doc.getElementById('lobby-room');
-    this.call = doc.getElementById('call');
-    this.grid = doc.getElementById('grid');
-    this.banner = doc.getElementById('banner');
-    this.notices = doc.getElementById('notices');
-    this.holdOverlay = doc.getElementById('hold');
-    this.holdDetail = doc.getElementById('hold-detail');
-    this.roomName = doc.getElementById('room-name');
-    this.statusText = doc.getElementById('status');
-    this.rttText = doc.getElementById('rtt');
-    this.leaveButton = doc.getElementById('leave');
-    this.unmuteButton = doc.getElementById('unmute');
+    this.handlers = handlers;
+    this.form = $('join-form');
+    this.lobbyPanel = $('lobby');
+    this.lobbyRoom = $('lobby-room');
+    this.call = $('call');
+    this.banner = $('banner');
+    this.reconnectBanner = $('reconnecting');
+    this.notices = $('notices');
+    this.holdOverlay = $('hold');
+    this.holdDetail = $('hold-detail');
+    this.roomName = $('room-name');
+    this.statusText = $('status');
+    this.rttText = $('rtt');
+    this.leaveButton = $('leave');
+    this.unmuteButton = $('unmute');
+    this.screenButton = $('screen');
+    this.handButton = $('hand');
+    this.devicesDialog = $('devices-dialog');
+    this.deviceSelects = { video: $('call-camera'), audio: $('call-mic') };
+    this.tiles = new Tiles(doc, $('grid'), { onAutoplayBlocked: () => { this.unmuteButton.hidden = false; } });
+    this.chat = new ChatPanel(doc, { onSend: handlers.onSendChat });
     this.controls = {};
     for (const [kind, id] of Object.entries(CONTROL_IDS)) {
-      const button = doc.getElementById(id);
-      const lock = doc.getElementById(`${id}-lock`);
+      const button = $(id);
       // aria-disabled rather than `disabled`: a locked control stays focusable and hoverable,
       // so keyboard and pointer users can still find out why it does nothing.
       button.addEventListener('click', () => {
-        if (button.getAttribute('aria-disabled') !== 'true') onToggleMuted(kind);
+        if (button.getAttribute('aria-disabled') !== 'true') handlers.onToggleMuted(kind);
       });
-      this.controls[kind] = { button, lock };
+      this.controls[kind] = { button, lock: $(`${id}-lock`) };
     }
-    this.onUnmuteAnswer = onUnmuteAnswer;
-    this.localTile = null;
-    this.leaveButton.addEventListener('click', onLeave);
-    this.unmuteButton.addEventListener('click', () => this.unmuteAll());
+    // Phones and some browsers cannot capture the screen: no button then.
+    this.screenButton.hidden = !navigator.mediaDevices?.getDisplayMedia;
+    this.screenButton.addEventListener('click', () => handlers.onToggleScreen());
+    this.handButton.addEventListener('click', () => handlers.onToggleHand());
+    $('devices').addEventListener('click', () => this.openDevices());
+    for (const [kind, select] of Object.entries(this.deviceSelects)) {
+      select.addEventListener('change', () => handlers.onSwitchDevice(kind, select.value));
+    }
+    this.leaveButton.addEventListener('click', handlers.onLeave);
+    this.unmuteButton.addEventListener('click', () => {
+      this.tiles.unmuteAll();
+      this.unmuteButton.hidden = true;
+    });
   }
 
   /** A join started: the form gives way to the (still empty) call. */
   joining() {
     this.hideBanner();
+    this.reconnecting(null);
     this.clearNotices();
+    this.chat.reset();
     this.form.hidden = true;
     this.lobbyPanel.hidden = true;
     this.call.hidden = false;
     this.leaveButton.hidden = false;
     this.hold(false);
     for (const kind of Object.keys(this.controls)) this.ownMedia(kind, { muted: false, lockedBy: null });
+    this.screenSharing(false, null);
+    this.handRaised(false);
     this.statusText.textContent = 'Joining…';
   }
 
   showLocal(stream) {
-    this.localTile ??= this.addTile(LOCAL, 'You');
-    this.localTile.classList.add('local');
-    const video = this.localTile.querySelector('video');
-    video.muted = true; // own preview: never play our own microphone back
-    video.srcObject = stream;
+    this.tiles.showLocal(stream);
   }
 
   /** The room has a lobby: wait there (the call and its preview stay hidden) until admitted. */
@@ -96,61 +109,33 @@ export class View {
   }
 
   ownName(name) {
-    if (this.localTile) this.setName(this.localTile, `${name} (you)`);
+    this.tiles.localName(name);
   }
 
-  /** Draws a participant's tile: name, badges (mic muted, camera off, on hold, connection), video or initial. */
   upsertParticipant(sid, entry) {
-    const tile = this.tile(sid) ?? this.addTile(sid);
-    this.setName(tile, entry.name || entry.identity || sid);
-    const tracks = Object.values(entry.tracks);
-    const audio = tracks.filter((t) => t.kind === 'audio');
-    const video = tracks.filter((t) => t.kind === 'video');
-    tile.classList.toggle('no-video', !video.some((t) => !t.muted));
-    this.setBadges(tile, {
-      'mic-muted': audio.length > 0 && audio.every((t) => t.muted),
-      'camera-off': video.length > 0 && video.every((t) => t.muted),
-      'on-hold': entry.state === 'on_hold',
-      ...qualityBadges(entry.quality),
-    });
+    this.tiles.upsert(sid, entry);
   }
 
-  /** Outlines the tiles of the participants speaking now (`ownSpeaking`: our own tile too). */
-  speaking(sids, ownSpeaking) {
-    for (const tile of this.grid.querySelectorAll('.tile')) {
-      tile.classList.toggle('speaking', tile === this.localTile ? ownSpeaking : sids.includes(tile.dataset.sid));
-    }
-  }
-
-  ownQuality(quality) {
-    if (this.localTile) this.setBadges(this.localTile, qualityBadges(quality));
+  /** Plays a participant's streams: `main` (camera and audio) in its tile, `screen` in another. */
+  attachStreams(sid, entry, { main, screen }) {
+    this.tiles.attach(sid, main);
+    this.tiles.screen(sid, screen, entry.name || entry.identity || sid);
   }
 
   removeParticipant(sid) {
-    const tile = this.tile(sid);
-    if (!tile) return;
-    tile.querySelector('video').srcObject = null;
-    tile.remove();
+    this.tiles.remove(sid);
   }
 
-  /** Every tile but our own goes (a move to another room). */
   clearParticipants() {
-    for (const tile of this.grid.querySelectorAll('.tile:not(.local)')) this.removeParticipant(tile.dataset.sid);
+    this.tiles.clearRemote();
   }
 
-  /** Plays a participant's media stream (audio and video) in its tile. */
-  attachStream(sid, stream) {
-    const video = this.tile(sid)?.querySelector('video');
-    if (!video || video.srcObject === stream) return;
-    video.srcObject = stream;
-    video.play().catch((err) => {
-      // Autoplay with sound needs a user gesture (an invite link opened without a click):
-      // play muted and offer a button that turns the sound on.
-      if (err.name !== 'NotAllowedError') return;
-      video.muted = true;
-      video.play().catch(() => {});
-      this.unmuteButton.hidden = false;
-    });
+  speaking(sids, ownSpeaking) {
+    this.tiles.speaking(sids, ownSpeaking);
+  }
+
+  ownQuality(quality) {
+    this.tiles.localQuality(quality);
   }
 
   /**
@@ -174,9 +159,31 @@ export class View {
       button.removeAttribute('aria-describedby');
       button.removeAttribute('title');
     }
-    if (!this.localTile) return;
-    if (kind === 'video') this.localTile.classList.toggle('no-video', muted);
-    this.setBadges(this.localTile, { [kind === 'audio' ? 'mic-muted' : 'camera-off']: muted });
+    this.tiles.localMedia(kind, muted);
+  }
+
+  /**
+   * Our screen share is on (`stream` previewed in a tile of its own) or off. Toggles keep their
+   * label and show their state as pressed (so screen readers announce it).
+   */
+  screenSharing(on, stream, name = null) {
+    this.screenButton.setAttribute('aria-pressed', String(on));
+    this.tiles.localScreen(on ? stream : null, name);
+  }
+
+  handRaised(raised) {
+    this.handButton.setAttribute('aria-pressed', String(raised));
+    this.tiles.localHand(raised);
+  }
+
+  chatMessage(message) {
+    this.chat.add(message);
+  }
+
+  async openDevices() {
+    const { inputs, current } = await this.handlers.devices();
+    for (const [kind, select] of Object.entries(this.deviceSelects)) fillSelect(select, inputs[kind], current[kind]);
+    this.devicesDialog.showModal();
   }
 
   /** The on-hold overlay over the grid. */
@@ -186,6 +193,13 @@ export class View {
       ? `${by ? `Moderator ${by}` : 'A moderator'} put you on hold. Nobody hears or sees you until you are resumed.`
       : '';
     this.call.classList.toggle('on-hold', on);
+  }
+
+  /** The reconnecting notice: `text` while reconnecting, null once back (or given up). */
+  reconnecting(text) {
+    this.reconnectBanner.hidden = text === null;
+    this.reconnectBanner.querySelector('.text').textContent = text ?? '';
+    this.call.classList.toggle('reconnecting', text !== null);
   }
 
   status(text) {
@@ -253,7 +267,7 @@ export class View {
       if (!accept) button.className = 'secondary';
       button.addEventListener('click', () => {
         prompt.remove();
-        this.onUnmuteAnswer(track, accept);
+        this.handlers.onUnmuteAnswer(track, accept);
       });
       buttons.append(button);
     }
@@ -265,16 +279,22 @@ export class View {
     this.notices.querySelector(`.prompt[data-track="${CSS.escape(track)}"]`)?.remove();
   }
 
+  /** Every unmute prompt goes (a reconnection: the requests died with the old session). */
+  closePrompts() {
+    for (const prompt of this.notices.querySelectorAll('.prompt')) prompt.remove();
+  }
+
   /**
    * The call is over: back to the form, with `message` in the banner if there is one. `tone` is
    * 'error' (red) or 'info' (an expected end such as a removal).
    */
   ended(message, tone = 'error') {
-    for (const video of this.grid.querySelectorAll('video')) video.srcObject = null;
-    this.grid.replaceChildren();
+    this.tiles.reset();
     this.clearNotices();
+    this.chat.reset();
     this.hold(false);
-    this.localTile = null;
+    this.reconnecting(null);
+    if (this.devicesDialog.open) this.devicesDialog.close();
     this.call.hidden = true;
     this.lobbyPanel.hidden = true;
     this.form.hidden = false;
@@ -296,57 +316,4 @@ export class View {
   clearNotices() {
     this.notices.replaceChildren();
   }
-
-  unmuteAll() {
-    for (const tile of this.grid.querySelectorAll('.tile:not(.local)')) {
-      const video = tile.querySelector('video');
-      video.muted = false;
-      video.play().catch(() => {});
-    }
-    this.unmuteButton.hidden = true;
-  }
-
-  tile(sid) {
-    return this.grid.querySelector(`.tile[data-sid="${CSS.escape(sid)}"]`);
-  }
-
-  addTile(sid, name = sid) {
-    const tile = this.doc.createElement('figure');
-    tile.className = 'tile';
-    tile.dataset.sid = sid;
-    const video = this.doc.createElement('video');
-    video.autoplay = true;
-    video.playsInline = true;
-    const badges = this.doc.createElement('ul');
-    badges.className = 'badges';
-    badges.setAttribute('aria-label', 'Status');
-    for (const [badge, text] of Object.entries(BADGES)) {
-      const item = this.doc.createElement('li');
-      item.className = `badge badge-${badge}`;
-      item.textContent = text;
-      item.hidden = true;
-      badges.append(item);
-    }
-    const caption = this.doc.createElement('figcaption');
-    caption.className = 'tile-name';
-    tile.append(video, badges, caption);
-    this.setName(tile, name);
-    this.grid.append(tile);
-    return tile;
-  }
-
-  setName(tile, name) {
-    tile.querySelector('.tile-name').textContent = name;
-    tile.dataset.initial = name.charAt(0).toUpperCase();
-  }
-
-  /** Shows or hides a tile's badges; badges not named in `shown` stay as they are. */
-  setBadges(tile, shown) {
-    for (const [badge, on] of Object.entries(shown)) tile.querySelector(`.badge-${badge}`).hidden = !on;
-  }
-}
-
-/** Badges for a connection quality (`excellent`, `good`, `poor`, `lost`, or unknown). */
-function qualityBadges(quality) {
-  return { 'poor-connection': quality === 'poor', 'connection-lost': quality === 'lost' };
 }

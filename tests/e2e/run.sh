@@ -3,7 +3,9 @@
 # when missing, then runs the tests inside a fresh network namespace whose only interface is lo,
 # so nothing can leave the machine. It does not build the server: pass the binary in
 # SWITCHBOARD_BIN (default: ${CARGO_TARGET_DIR:-target}/release/switchboard).
-# Artifacts (screenshot, server log, page console) go to ${ARTIFACTS_DIR:-tests/e2e/artifacts}.
+# Artifacts (screenshots, server logs, page consoles) go to ${ARTIFACTS_DIR:-tests/e2e/artifacts}.
+# UPDATE_DOCS_SCREENSHOTS=1 also refreshes docs/prejoin.png, docs/three-party.png and
+# docs/dashboard.png from this run.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"

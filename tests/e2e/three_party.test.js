@@ -3,11 +3,10 @@
 // browser crash are both seen by the remaining participants. Ends with one JSON line of numbers.
 
 const assert = require('node:assert/strict');
-const path = require('node:path');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { after, before, describe, it } = require('node:test');
 const {
-  artifactsDir, inboundStreams, joinThroughForm, launchParticipant, metricSum,
+  inboundStreams, joinThroughForm, launchParticipant, metricSum, screenshot,
   selectedRemoteCandidates, startServer, waitFor, waitJoined, waitTileGone,
 } = require('./lib/harness');
 
@@ -90,13 +89,15 @@ describe('three participants in one room', { timeout: 180_000 }, () => {
     }
   });
 
-  it('saves a screenshot of a three-tile call', async () => {
+  it('saves a screenshot of a three-tile call, Bob\'s hand raised', async () => {
     const { page } = people.Alice;
     await page.waitForFunction(() => {
       const videos = [...document.querySelectorAll('#grid .tile video')];
       return videos.length === 3 && videos.every((v) => v.videoWidth > 0);
     }, null, { timeout: 10_000 });
-    await page.screenshot({ path: path.join(artifactsDir(), 'three-party.png') });
+    await people.Bob.page.getByRole('button', { name: 'Raise hand' }).click();
+    await page.locator(`#grid .tile[data-sid="${people.Bob.sid}"] .badge-hand`).waitFor({ state: 'visible', timeout: 5000 });
+    await screenshot(page, 'three-party', { docs: true });
   });
 
   it('a participant who clicks Leave disappears from the others within 5 s', async () => {

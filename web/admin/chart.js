@@ -61,8 +61,12 @@ export class BitrateChart {
     const pad = { left: 64, right: 8, top: 8, bottom: 20 };
     const plotW = width - pad.left - pad.right;
     const plotH = height - pad.top - pad.bottom;
-    const max = niceMax(Math.max(0, ...[...this.series.values()].flatMap((s) => s.samples.map((x) => x.bps))));
-    const x = (t) => pad.left + plotW * (1 - (now - t) / WINDOW_MS);
+    const all = [...this.series.values()].flatMap((s) => s.samples);
+    const max = niceMax(Math.max(0, ...all.map((x) => x.bps)));
+    // The time axis grows with the data from one minute up to the five-minute window.
+    const oldest = Math.min(now, ...all.map((x) => x.t));
+    const span = Math.min(WINDOW_MS, Math.max(60_000, now - oldest));
+    const x = (t) => pad.left + plotW * (1 - (now - t) / span);
     const y = (bps) => pad.top + plotH * (1 - bps / max);
 
     ctx.font = '11px system-ui, sans-serif';
@@ -81,8 +85,10 @@ export class BitrateChart {
     }
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    for (let m = 5; m >= 0; m--) {
-      ctx.fillText(m ? `−${m} min` : 'now', Math.min(x(now - m * 60_000), width - pad.right - 12), height - pad.bottom + 5);
+    const step = span <= 60_000 ? 15_000 : span <= 150_000 ? 30_000 : 60_000;
+    for (let ago = Math.floor(span / step) * step; ago >= 0; ago -= step) {
+      const label = ago === 0 ? 'now' : ago % 60_000 ? `−${ago / 1000} s` : `−${ago / 60_000} min`;
+      ctx.fillText(label, Math.max(pad.left + 14, Math.min(x(now - ago), width - pad.right - 12)), height - pad.bottom + 5);
     }
 
     ctx.lineWidth = 2;

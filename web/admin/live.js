@@ -1,10 +1,13 @@
-// Keeps the dashboard's data fresh: polls GET /rooms (and the selected room's participants and
-// bans) every 2 s, and listens to the SSE event stream, whose events trigger an early refresh and
-// feed the activity log. One refresh runs at a time; a request while one runs queues one more.
+// Keeps the dashboard's data fresh: polls GET /rooms and the selected room's participants every
+// 2 s (its bans when they may have changed), and listens to the SSE event stream, whose events
+// trigger an early refresh and feed the activity log. One refresh runs at a time; a request while
+// one runs queues one more. That stays well inside the API's rate limit (20 requests/s).
 
 const POLL_MS = 2000;
 // An event triggers a refresh this soon (events come in bursts: join = several events).
-const EVENT_REFRESH_MS = 300;
+const EVENT_REFRESH_MS = 400;
+// Events after which the ban list is read again.
+const BAN_EVENTS = new Set(['moderator_action', 'room_started']);
 // Every event type of docs/events.md: EventSource only delivers named events to listeners by name.
 const EVENT_TYPES = [
   'room_started', 'room_ended', 'participant_joined', 'participant_state_changed', 'participant_left',
@@ -21,6 +24,8 @@ export class Live {
     this.api = api;
     this.handlers = handlers;
     this.selected = null;
+    this.bans = [];
+    this.bansStale = true;
     this.timer = null;
     this.soon = null;
     this.running = null;
@@ -48,11 +53,14 @@ export class Live {
   /** Follows room `name` (null: none) and refreshes at once. */
   select(name) {
     this.selected = name;
+    this.bans = [];
+    this.bansStale = true;
     this.refresh();
   }
 
   /** Refreshes shortly (after an action or an event), coalescing bursts. */
   refreshSoon(delay = EVENT_REFRESH_MS) {
+    if (delay === 0) this.bansStale = true; // after an action of ours: a removal may have banned
     if (this.stopped || this.soon) return;
     this.soon = setTimeout(() => {
       this.soon = null;
@@ -80,6 +88,8 @@ export class Live {
   }
 
   async poll() {
+    const readBans = this.bansStale;
+    this.bansStale = false;
     try {
       const { rooms } = await this.api.get('/rooms');
       if (this.stopped) return;
@@ -87,14 +97,20 @@ export class Live {
       const room = this.selected;
       if (room && rooms.some((r) => r.name === room)) {
         const path = `/rooms/${encodeURIComponent(room)}`;
-        const [{ participants }, { bans }] = await Promise.all([this.api.get(`${path}/participants`), this.api.get(`${path}/bans`)]);
-        if (!this.stopped && room === this.selected) this.handlers.onRoom(room, participants, bans);
+        const [{ participants }, bans] = await Promise.all([
+          this.api.get(`${path}/participants`),
+          readBans ? this.api.get(`${path}/bans`).then((r) => r.bans) : this.bans,
+        ]);
+        if (this.stopped || room !== this.selected) return;
+        this.bans = bans;
+        this.handlers.onRoom(room, participants, bans);
       } else if (room) {
         this.handlers.onRoom(room, null, []);
       }
       this.updatedAt = new Date();
       this.status();
     } catch (err) {
+      if (readBans) this.bansStale = true;
       if (err.code === 'room_not_found' && this.selected) this.handlers.onRoom(this.selected, null, []);
       else if (!this.stopped) this.handlers.onError(err);
     }
@@ -121,6 +137,7 @@ export class Live {
         } catch {
           return;
         }
+        if (BAN_EVENTS.has(event.type)) this.bansStale = true;
         this.handlers.onEvent(event);
         this.refreshSoon();
       });

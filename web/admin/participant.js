@@ -9,6 +9,7 @@ const STATE_TEXT = {
   invited: 'Invited', lobby: 'In lobby', joining: 'Joining', connected: 'Connected', on_hold: 'On hold', disconnected: 'Disconnected',
 };
 const SOURCE_TEXT = { microphone: 'Microphone', camera: 'Camera', screen: 'Screen share' };
+const SOURCE_ORDER = ['microphone', 'camera', 'screen'];
 const PERMISSION_TEXT = {
   can_publish: 'publish', can_subscribe: 'subscribe', can_publish_data: 'data', room_admin: 'room admin', hidden: 'hidden',
 };
@@ -87,18 +88,26 @@ export class ParticipantCard {
     this.updateTracks(p, name, allowRemoteUnmute && live);
   }
 
+  toggleHold() {
+    if (this.p.state === 'on_hold') this.actions.resume(this.p);
+    else this.actions.hold(this.p);
+  }
+
   updateTracks(p, name, allowRemoteUnmute) {
     const seen = new Set();
-    for (const t of p.tracks) {
+    const tracks = [...p.tracks].sort((a, b) => SOURCE_ORDER.indexOf(a.source) - SOURCE_ORDER.indexOf(b.source));
+    for (const t of tracks) {
       seen.add(t.sid);
       let r = this.rows.get(t.sid);
       if (!r) {
         r = this.trackRow(t);
         this.rows.set(t.sid, r);
       }
-      this.tbody.append(r.row); // keeps the server's order; moving a node keeps its focus state
       this.updateRow(r, t, name, allowRemoteUnmute);
     }
+    // Moving a row would take focus off its button: reorder only when the order changed.
+    const rows = tracks.map((t) => this.rows.get(t.sid).row);
+    if (rows.some((row, i) => this.tbody.children[i] !== row)) this.tbody.append(...rows);
     for (const [sid, r] of this.rows) {
       if (!seen.has(sid)) {
         r.row.remove();
@@ -124,7 +133,8 @@ export class ParticipantCard {
   updateRow({ row, cells, button }, t, name, allowRemoteUnmute) {
     const source = SOURCE_TEXT[t.source] ?? t.source;
     const s = t.stats;
-    setText(cells.track, `${source} (${t.codec.replace(/^(audio|video)\//, '')})`);
+    setText(cells.track, source);
+    cells.track.title = t.codec;
     setText(cells.state, t.muted ? (t.muted_by ? `Muted by ${t.muted_by}` : 'Muted by participant') : 'Live');
     cells.state.className = `col-state ${t.muted ? 'is-muted' : 'is-live'}`;
     setText(cells.bitrate, formatBitrate(s?.bitrate_bps));
@@ -148,7 +158,7 @@ export class ParticipantCard {
 
 function videoText(s) {
   if (!s || !s.frame_width) return s?.rtt_ms ? `RTT ${formatMs(s.rtt_ms)}` : '—';
-  const fps = s.frames_per_second ? ` @ ${Math.round(s.frames_per_second)} fps` : '';
+  const fps = s.frames_per_second ? ` · ${Math.round(s.frames_per_second)} fps` : '';
   return `${s.frame_width}×${s.frame_height}${fps}`;
 }
 

@@ -21,6 +21,11 @@ pub(crate) async fn index() -> Result<Response, ApiError> {
     serve("index.html")
 }
 
+/// `/admin`: the moderator dashboard.
+pub(crate) async fn admin() -> Result<Response, ApiError> {
+    serve("admin.html")
+}
+
 /// Any other path: a file of the client, or a JSON 404.
 pub(crate) async fn file(uri: Uri) -> Result<Response, ApiError> {
     serve(uri.path().trim_start_matches('/'))

@@ -1,5 +1,6 @@
-//! `POST /dev/token`: in development mode only, lets the built-in page get a join token.
-//! With a configured secret it answers 404, and people join through invite links instead.
+//! `POST /dev/token` and `POST /dev/admin-token`: in development mode only, let the built-in
+//! pages get a join token or a one-hour admin token. With a configured secret they answer 404:
+//! people join through invite links, and moderators use `switchboard token --admin`.
 
 use super::ApiError;
 use crate::app::AppState;
@@ -36,15 +37,29 @@ fn identity_for(name: &str) -> String {
     format!("{slug}-{:04x}", rand::thread_rng().gen::<u16>())
 }
 
+fn dev_mode_only(state: &AppState) -> Result<(), ApiError> {
+    if state.config.is_dev_mode() {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(
+            "the development token endpoints are off because an API secret is configured; join with an invite link (/join?token=…) or sign an admin token with `switchboard token --admin`",
+        ))
+    }
+}
+
+/// A one-hour admin token for the dashboard, development mode only.
+pub(crate) async fn mint_admin(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, ApiError> {
+    dev_mode_only(&state)?;
+    let c = &state.config;
+    let token = Claims::admin(&c.api_key, "dev-moderator", Duration::from_secs(3600)).sign(&c.api_secret);
+    Ok(Json(serde_json::json!({ "token": token })))
+}
+
 pub(crate) async fn mint(
     State(state): State<Arc<AppState>>,
     body: Result<Json<DevTokenRequest>, JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if !state.config.is_dev_mode() {
-        return Err(ApiError::not_found(
-            "the development token endpoint is off because an API secret is configured; join with an invite link (/join?token=…)",
-        ));
-    }
+    dev_mode_only(&state)?;
     let Json(req) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))?;
     let room = req.room.trim();
     let name = req.name.trim();

@@ -14,7 +14,10 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  // Three fake cameras (and three microphones) so device switching can be tested. The second
+  // camera delivers Y16 (depth) frames that no encoder takes; tests switch to the third. The fake
+  // UI grants camera, microphone and screen capture without a prompt.
+  '--use-fake-device-for-media-stream=device-count=3', '--use-fake-ui-for-media-stream',
   // Without it Chromium gathers no candidate on lo, the only interface in the test namespace.
   '--allow-loopback-in-peer-connection',
 ];
@@ -69,6 +72,12 @@ async function startServer({ label, httpPort, udpPort, args = [] }) {
     url,
     logPath,
     exited: () => exited,
+    /** SIGKILL: a crash, with no goodbye to the clients. Resolves once the process is gone. */
+    async kill() {
+      if (exited) return;
+      proc.kill('SIGKILL');
+      await exit;
+    },
     async stop() {
       if (exited) return;
       proc.kill('SIGTERM');
@@ -140,16 +149,17 @@ async function metricSum(serverUrl, name) {
 }
 
 /**
- * Launches a separate Chromium process with a fresh profile and one page. Console errors and
- * page errors are appended to artifacts/console-<label>.log.
+ * Launches a separate Chromium process with a fresh profile and one page (960×600 unless
+ * `viewport` says otherwise). Console errors and page errors are appended to
+ * artifacts/console-<label>.log.
  */
-async function launchParticipant(label) {
+async function launchParticipant(label, { viewport = { width: 960, height: 600 } } = {}) {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), `switchboard-e2e-${label}-`));
   const ctx = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
     headless: true,
     args: CHROMIUM_ARGS,
-    viewport: { width: 960, height: 600 },
+    viewport,
   });
   const consoleLog = path.join(artifactsDir(), `console-${label}.log`);
   fs.writeFileSync(consoleLog, '');
@@ -193,6 +203,18 @@ function browserPid(userDataDir) {
     }
   }
   throw new Error(`no Chromium process with ${flag} among our children`);
+}
+
+/**
+ * Saves a screenshot of `page` as artifacts/<name>.png. With `docs: true` and
+ * UPDATE_DOCS_SCREENSHOTS=1 it is also copied to docs/<name>.png (the pictures the README and docs
+ * show; commit them when they changed on purpose). Other options go to page.screenshot().
+ */
+async function screenshot(page, name, { docs = false, ...options } = {}) {
+  const file = path.join(artifactsDir(), `${name}.png`);
+  await page.screenshot({ ...options, path: file });
+  if (docs && process.env.UPDATE_DOCS_SCREENSHOTS === '1') fs.copyFileSync(file, path.join(REPO_ROOT, 'docs', `${name}.png`));
+  return file;
 }
 
 /** Fills the join form and clicks Join, the way a person would. */
@@ -263,5 +285,5 @@ function selectedRemoteCandidates(page) {
 
 module.exports = {
   adminRequest, adminToken, artifactsDir, devToken, inboundStreams, joinThroughForm, launchParticipant,
-  metricSum, selectedRemoteCandidates, startServer, waitFor, waitJoined, waitTileGone,
+  metricSum, screenshot, selectedRemoteCandidates, startServer, waitFor, waitJoined, waitTileGone,
 };
