@@ -1,0 +1,711 @@
+//! `loadgen`: rooms of synthetic webrtc-rs participants against a running switchboard, and a
+//! JSON report of what the server forwarded, what arrived, how late, and what it cost.
+//!
+//! ```text
+//! loadgen run <smoke|webinar|meetings|large|fanout> [--url U] [--api-key K --api-secret S]
+//!             [--server-pid PID] [--out FILE] [overrides…]
+//! loadgen render --results bench/results --doc docs/benchmarks.md
+//! ```
+//! `bench/run` is the normal entry point: it builds, isolates and pins everything. See
+//! docs/benchmarks.md for what every number means.
+
+mod hist;
+mod janus;
+mod peer;
+mod render;
+mod sys;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+use switchboard::auth::Claims;
+use tokio::sync::Semaphore;
+
+use hist::Hist;
+use peer::{BenchPeer, Pacing, Traffic, Window};
+use sys::{round1, round2, round3};
+
+#[derive(Parser)]
+#[command(name = "loadgen", about = "Switchboard load generator and benchmark")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario against a running server and print (and optionally write) the report.
+    Run(Box<RunArgs>),
+    /// Print a one-line summary of a report and exit 1 unless it shows forwarded packets, no
+    /// errors, and (when given) loss and p99 latency within the limits.
+    Check {
+        report: String,
+        #[arg(long)]
+        max_loss_pct: Option<f64>,
+        #[arg(long)]
+        max_p99_ms: Option<f64>,
+    },
+    /// Render the results table of docs/benchmarks.md from bench/results/*.json.
+    Render {
+        #[arg(long, default_value = "bench/results")]
+        results: String,
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        doc: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// 1 room of 3, all publishing, 5 s (a functional check, not a measurement).
+    Smoke,
+    /// 1 room: 1 publisher, 50 subscribers.
+    Webinar,
+    /// 10 rooms of 4, all publishing.
+    Meetings,
+    /// 1 room of 20, all publishing.
+    Large,
+    /// 1 room: 1 publisher of one video stream at 1,000 packets/s evenly paced, N subscribers
+    /// (`--subscribers`, default 10). The capacity search steps N.
+    Fanout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Server {
+    Switchboard,
+    /// Janus VideoRoom (HTTP API at --janus-url), for side-by-side numbers.
+    Janus,
+}
+
+#[derive(Parser, Debug)]
+struct RunArgs {
+    scenario: Scenario,
+    /// Which SFU is under test.
+    #[arg(long, value_enum, default_value = "switchboard")]
+    server: Server,
+    /// Janus HTTP API base.
+    #[arg(long, default_value = "http://127.0.0.1:8088/janus")]
+    janus_url: String,
+    /// Address the participants' UDP sockets bind to.
+    #[arg(long, default_value = "127.0.0.1")]
+    local_ip: String,
+    /// Server base URL (HTTP; the WebSocket and /metrics are derived from it).
+    #[arg(long, default_value = "http://127.0.0.1:7880")]
+    url: String,
+    #[arg(long, env = "SWITCHBOARD_API_KEY", default_value = "devkey")]
+    api_key: String,
+    #[arg(
+        long,
+        env = "SWITCHBOARD_API_SECRET",
+        default_value = "secret",
+        hide_env_values = true
+    )]
+    api_secret: String,
+    /// PID of the server process, for CPU time and RSS (`/proc/<pid>`). Without it those fields
+    /// are null.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Write the report here as well as to stdout.
+    #[arg(long)]
+    out: Option<String>,
+    /// Free text kept in the report (`bench/run` records server tuning and `chrt` here).
+    #[arg(long, default_value = "")]
+    note: String,
+    /// Name of the result (defaults to the scenario name).
+    #[arg(long)]
+    label: Option<String>,
+    /// Measurement window, seconds (scenario default: 5 for smoke, 20 otherwise).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Media flowing before the window opens, seconds.
+    #[arg(long)]
+    warmup: Option<f64>,
+    /// Rooms (overrides the scenario).
+    #[arg(long)]
+    rooms: Option<usize>,
+    /// Participants per room (overrides the scenario).
+    #[arg(long)]
+    room_size: Option<usize>,
+    /// Publishers per room (overrides the scenario); the others only subscribe.
+    #[arg(long)]
+    publishers: Option<usize>,
+    /// Subscribers per room: room size = publishers + subscribers (overrides --room-size).
+    #[arg(long)]
+    subscribers: Option<usize>,
+    #[arg(long)]
+    no_audio: bool,
+    #[arg(long)]
+    no_video: bool,
+    /// Video packets per second per publisher.
+    #[arg(long)]
+    video_pps: Option<u32>,
+    #[arg(long)]
+    packets_per_frame: Option<u32>,
+    #[arg(long)]
+    video_bytes: Option<usize>,
+    #[arg(long, value_enum)]
+    pacing: Option<Pacing>,
+    /// Participants joining at the same time.
+    #[arg(long, default_value_t = 8)]
+    join_concurrency: usize,
+    /// How long every subscriber may take to receive every expected track, seconds.
+    #[arg(long, default_value_t = 30.0)]
+    setup_timeout: f64,
+}
+
+struct Plan {
+    rooms: usize,
+    room_size: usize,
+    publishers: usize,
+    traffic: Traffic,
+    duration: f64,
+    warmup: f64,
+}
+
+fn plan(a: &RunArgs) -> Result<Plan> {
+    let camera = Traffic {
+        audio: true,
+        audio_payload_bytes: 100,
+        video: true,
+        video_pps: 90,
+        video_packets_per_frame: 3,
+        video_payload_bytes: 1000,
+        pacing: Pacing::Frames,
+        keyframe_interval_ms: 2000,
+    };
+    let (rooms, room_size, publishers, mut traffic, duration, warmup) = match a.scenario {
+        Scenario::Smoke => (1, 3, 3, camera, 5.0, 1.0),
+        Scenario::Webinar => (1, 51, 1, camera, 20.0, 3.0),
+        Scenario::Meetings => (10, 4, 4, camera, 20.0, 3.0),
+        Scenario::Large => (1, 20, 20, camera, 20.0, 3.0),
+        Scenario::Fanout => (
+            1,
+            11,
+            1,
+            Traffic {
+                audio: false,
+                video_pps: 1000,
+                video_packets_per_frame: 10,
+                pacing: Pacing::Even,
+                ..camera
+            },
+            20.0,
+            3.0,
+        ),
+    };
+    let rooms = a.rooms.unwrap_or(rooms);
+    let publishers = a.publishers.unwrap_or(publishers);
+    let room_size = match a.subscribers {
+        Some(s) => publishers + s,
+        None => a.room_size.unwrap_or(room_size),
+    };
+    if a.no_audio {
+        traffic.audio = false;
+    }
+    if a.no_video {
+        traffic.video = false;
+    }
+    if let Some(v) = a.video_pps {
+        traffic.video_pps = v;
+    }
+    if let Some(v) = a.packets_per_frame {
+        traffic.video_packets_per_frame = v;
+    }
+    if let Some(v) = a.video_bytes {
+        traffic.video_payload_bytes = v;
+    }
+    if let Some(p) = a.pacing {
+        traffic.pacing = p;
+    }
+    if publishers > room_size || rooms == 0 || room_size < 2 {
+        bail!("need rooms ≥ 1, room size ≥ 2 and publishers ≤ room size");
+    }
+    if publishers > 0 && traffic.tracks() == 0 {
+        bail!("publishers need at least one track");
+    }
+    Ok(Plan {
+        rooms,
+        room_size,
+        publishers,
+        traffic,
+        duration: a.duration.unwrap_or(duration),
+        warmup: a.warmup.unwrap_or(warmup),
+    })
+}
+
+struct Spec {
+    room: usize,
+    identity: String,
+    publishes: bool,
+}
+
+struct Joined {
+    room: usize,
+    peer: BenchPeer,
+}
+
+fn hist_ms(h: &Hist) -> Value {
+    let q = |p: f64| h.quantile(p).map(|v| round2(v as f64 / 1000.0));
+    json!({
+        "n": h.count(),
+        "mean": (h.count() > 0).then(|| round2(h.mean() / 1000.0)),
+        "p50": q(0.5),
+        "p99": q(0.99),
+        "max": (h.count() > 0).then(|| round2(h.max() as f64 / 1000.0)),
+    })
+}
+
+async fn run(a: RunArgs) -> Result<Value> {
+    let p = plan(&a)?;
+    let label = a
+        .label
+        .clone()
+        .unwrap_or_else(|| format!("{:?}", a.scenario).to_lowercase());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .no_proxy()
+        .build()?;
+    let janus = match a.server {
+        Server::Switchboard => {
+            sys::scrape(&http, &a.url)
+                .await
+                .with_context(|| format!("is a switchboard running at {}?", a.url))?;
+            None
+        }
+        Server::Janus => {
+            let api = janus::JanusApi::new(&a.janus_url)?;
+            api.info()
+                .await
+                .with_context(|| format!("is Janus running at {}?", a.janus_url))?;
+            Some(api)
+        }
+    };
+    let janus_room_base: u64 = 1_000_000 + u64::from(rand::random::<u16>()) * 100;
+    if let Some(api) = &janus {
+        for r in 0..p.rooms {
+            api.create_room(janus_room_base + r as u64, p.room_size + 10)
+                .await?;
+        }
+    }
+    let scrape = |http: reqwest::Client, url: String, on: bool| async move {
+        if on {
+            sys::scrape(&http, &url).await
+        } else {
+            Ok(BTreeMap::new())
+        }
+    };
+    let is_sb = janus.is_none();
+
+    let tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
+    let room_name = |r: usize| format!("bench-{label}-{tag}-{r}");
+    let window = Arc::new(Window::new());
+    let setup_started = Instant::now();
+
+    // Publishers of every room first, then subscribers.
+    let mut specs = vec![];
+    for publishes in [true, false] {
+        for r in 0..p.rooms {
+            let range = if publishes {
+                0..p.publishers
+            } else {
+                p.publishers..p.room_size
+            };
+            for i in range {
+                specs.push(Spec {
+                    room: r,
+                    identity: format!("{}{r}-{i}", if publishes { "pub" } else { "sub" }),
+                    publishes,
+                });
+            }
+        }
+    }
+    let mut errors: Vec<String> = vec![];
+    let mut peers: Vec<Joined> = vec![];
+    let sem = Arc::new(Semaphore::new(a.join_concurrency.max(1)));
+    for publishes in [true, false] {
+        let mut handles = vec![];
+        for s in specs.iter().filter(|s| s.publishes == publishes) {
+            let token = Claims::join(
+                &a.api_key,
+                &room_name(s.room),
+                &s.identity,
+                None,
+                Duration::from_secs(3600),
+            )
+            .sign(&a.api_secret);
+            let (url, identity, room, traffic, window, sem, local_ip, janus) = (
+                a.url.clone(),
+                s.identity.clone(),
+                s.room,
+                p.traffic.clone(),
+                Arc::clone(&window),
+                Arc::clone(&sem),
+                a.local_ip.clone(),
+                janus.clone(),
+            );
+            handles.push(tokio::spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let mut peer = match &janus {
+                    None => BenchPeer::join(&url, &token, &identity, window, &local_ip).await,
+                    Some(api) => {
+                        BenchPeer::join_janus(
+                            api,
+                            janus_room_base + room as u64,
+                            &identity,
+                            window,
+                            &local_ip,
+                        )
+                        .await
+                    }
+                }
+                .with_context(|| format!("{identity}: join"))?;
+                if publishes {
+                    peer.publish(&traffic, Duration::from_secs(20))
+                        .await
+                        .with_context(|| format!("{identity}: publish"))?;
+                }
+                anyhow::Ok(Joined { room, peer })
+            }));
+        }
+        for h in handles {
+            match h.await {
+                Ok(Ok(j)) => peers.push(j),
+                Ok(Err(e)) => errors.push(format!("{e:#}")),
+                Err(e) => errors.push(format!("join task: {e}")),
+            }
+        }
+    }
+    // Janus: every participant subscribes to the other publishers of its room.
+    if janus.is_some() {
+        let peers_arc: Vec<Arc<Joined>> = std::mem::take(&mut peers)
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        let mut handles = vec![];
+        for (i, j) in peers_arc.iter().enumerate() {
+            let feeds: Vec<String> = peers_arc
+                .iter()
+                .filter(|o| {
+                    o.room == j.room && o.peer.published_at.is_some() && o.peer.sid != j.peer.sid
+                })
+                .map(|o| o.peer.sid.clone())
+                .collect();
+            let (j, sem) = (Arc::clone(j), Arc::clone(&sem));
+            handles.push(tokio::spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                (
+                    i,
+                    j.peer
+                        .subscribe_janus(&feeds)
+                        .await
+                        .with_context(|| format!("{}: subscribe", j.peer.identity)),
+                )
+            }));
+        }
+        for h in handles {
+            match h.await {
+                Ok((_, Ok(()))) => {}
+                Ok((_, Err(e))) => errors.push(format!("{e:#}")),
+                Err(e) => errors.push(format!("subscribe task: {e}")),
+            }
+        }
+        peers = peers_arc
+            .into_iter()
+            .map(|j| Arc::try_unwrap(j).map_err(|_| anyhow::anyhow!("peer still shared")))
+            .collect::<Result<_>>()?;
+    }
+    eprintln!(
+        "loadgen: {} of {} participants joined in {:.1} s",
+        peers.len(),
+        specs.len(),
+        setup_started.elapsed().as_secs_f64()
+    );
+
+    // Wait until every participant receives every track it should.
+    let tracks = p.traffic.tracks();
+    let publishers_in = |room: usize| {
+        peers
+            .iter()
+            .filter(|j| j.room == room && j.peer.published_at.is_some())
+            .count()
+    };
+    let expected_tracks: Vec<usize> = peers
+        .iter()
+        .map(|j| (publishers_in(j.room) - usize::from(j.peer.published_at.is_some())) * tracks)
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs_f64(a.setup_timeout.max(1.0));
+    loop {
+        let missing = peers
+            .iter()
+            .zip(&expected_tracks)
+            .filter(|(j, e)| j.peer.tracks_receiving() < **e)
+            .count();
+        if missing == 0 {
+            break;
+        }
+        if Instant::now() >= deadline {
+            for (j, e) in peers.iter().zip(&expected_tracks) {
+                let got = j.peer.tracks_receiving();
+                if got < *e {
+                    j.peer
+                        .add_error(format!("received {got} of {e} tracks before the window"));
+                }
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let setup_secs = setup_started.elapsed().as_secs_f64();
+    eprintln!(
+        "loadgen: media flowing after {setup_secs:.1} s; warm-up {} s, window {} s",
+        p.warmup, p.duration
+    );
+    tokio::time::sleep(Duration::from_secs_f64(p.warmup)).await;
+
+    // The window.
+    let self_pid = std::process::id();
+    let m0 = scrape(http.clone(), a.url.clone(), is_sb).await?;
+    let s0 = a.server_pid.map(sys::process_cpu_secs).transpose()?;
+    let l0 = sys::process_cpu_secs(self_pid)?;
+    let c0 = sys::cpu_times();
+    let u0 = sys::udp_counters();
+    let load0 = sys::loadavg1();
+    let t0 = Instant::now();
+    window.open(switchboard_tests::media::now_micros());
+    tokio::time::sleep(Duration::from_secs_f64(p.duration)).await;
+    window.close(switchboard_tests::media::now_micros());
+    let secs = t0.elapsed().as_secs_f64();
+    let s1 = a.server_pid.map(sys::process_cpu_secs).transpose()?;
+    let l1 = sys::process_cpu_secs(self_pid)?;
+    let c1 = sys::cpu_times();
+    let u1 = sys::udp_counters();
+    let m1 = scrape(http.clone(), a.url.clone(), is_sb).await?;
+    let load1 = sys::loadavg1();
+    let rss = a.server_pid.map(sys::process_rss_kib).transpose()?;
+    // Packets stamped inside the window that are still in flight.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // Gather.
+    let forwarded = sys::metric_sum(&m1, "switchboard_packets_forwarded_total")
+        - sys::metric_sum(&m0, "switchboard_packets_forwarded_total");
+    let server_received = sys::metric_sum(&m1, "switchboard_packets_received_total")
+        - sys::metric_sum(&m0, "switchboard_packets_received_total");
+    let mut latency = Hist::default();
+    let mut join = Hist::default();
+    let mut publish = Hist::default();
+    let mut first_media = Hist::default();
+    let mut sent = 0f64;
+    let (mut received, mut expected, mut packets_total, mut bad, mut gaps) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut write_errors, mut keyframe_requests, mut duplicates) = (0u64, 0u64, 0u64);
+    let published_at: BTreeMap<String, Instant> = peers
+        .iter()
+        .filter_map(|j| Some((j.peer.sid.clone(), j.peer.published_at?)))
+        .collect();
+    let mut room_members = vec![0u64; p.rooms];
+    for j in &peers {
+        room_members[j.room] += 1;
+    }
+    for j in &peers {
+        let s = j.peer.summary();
+        j.peer.with_recv(|r| {
+            latency.merge(&r.latency);
+            received += r.in_window;
+            packets_total += r.packets;
+            bad += r.bad_payloads;
+            gaps += r.seq_gap_packets;
+            duplicates += r.duplicates;
+        });
+        expected += s.sent_in_window * room_members[j.room].saturating_sub(1);
+        sent += s.sent_in_window as f64;
+        write_errors += s.write_errors;
+        keyframe_requests += s.keyframe_requests;
+        join.record(s.join.as_micros() as u64);
+        if let Some(d) = s.publish {
+            publish.record(d.as_micros() as u64);
+        }
+        for (publisher, at) in &s.first_media {
+            let base = j.peer.subscribe_started().unwrap_or(j.peer.started);
+            let from = published_at.get(publisher).map_or(base, |p| (*p).max(base));
+            first_media.record(at.saturating_duration_since(from).as_micros() as u64);
+        }
+        for e in s.errors {
+            errors.push(format!("{}: {e}", j.peer.identity));
+        }
+    }
+    let error_count = errors.len();
+    errors.truncate(50);
+    let loss_pct = if expected > 0 {
+        100.0 * expected.saturating_sub(received) as f64 / expected as f64
+    } else {
+        0.0
+    };
+    let server_cpu = match (s0, s1) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    let loadgen_cpu = l1 - l0;
+    let udp_delta = |k: &str| {
+        u1.get(k)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(u0.get(k).copied().unwrap_or(0))
+    };
+
+    let report = json!({
+        "scenario": label,
+        "server_kind": format!("{:?}", a.server).to_lowercase(),
+        "local_ip": a.local_ip,
+        "note": a.note,
+        "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        "topology": {
+            "rooms": p.rooms,
+            "room_size": p.room_size,
+            "publishers_per_room": p.publishers,
+            "participants": specs.len(),
+            "joined": peers.len(),
+        },
+        "traffic": p.traffic,
+        "offered_pps_per_publisher": p.traffic.pps(),
+        "window_s": round2(secs),
+        "setup_s": round1(setup_secs),
+        "forwarded_pps": is_sb.then(|| round1(forwarded / secs)),
+        "delivered_pps": round1(received as f64 / secs),
+        "server_received_pps": is_sb.then(|| round1(server_received / secs)),
+        "sent_pps": round1(sent / secs),
+        "expected_packets": expected,
+        "received_packets": received,
+        "loss_pct": round3(loss_pct),
+        "latency_ms": hist_ms(&latency),
+        "join_ms": hist_ms(&join),
+        "publish_ms": hist_ms(&publish),
+        "first_media_ms": hist_ms(&first_media),
+        "server": {
+            "pid": a.server_pid,
+            "cpu_s": server_cpu.map(round3),
+            "cpu_pct": server_cpu.map(|c| round1(100.0 * c / secs)),
+            "cpu_us_per_forwarded_packet": server_cpu.filter(|_| forwarded > 0.0).map(|c| round2(c * 1e6 / forwarded)),
+            "cpu_us_per_delivered_packet": server_cpu.filter(|_| received > 0).map(|c| round2(c * 1e6 / received as f64)),
+            "rss_mb": rss.map(|(r, _)| round1(r as f64 / 1024.0)),
+            "peak_rss_mb": rss.map(|(_, h)| round1(h as f64 / 1024.0)),
+            "packets_dropped": sys::metric_deltas(&m0, &m1, "switchboard_packets_dropped_total"),
+            "nacks": sys::metric_deltas(&m0, &m1, "switchboard_nacks_total"),
+            "keyframe_requests": sys::metric_deltas(&m0, &m1, "switchboard_keyframe_requests_total"),
+        },
+        "loadgen": {
+            "cpu_pct": round1(100.0 * loadgen_cpu / secs),
+            "packets_received_total": packets_total,
+            "seq_gap_packets_total": gaps,
+            "duplicates": duplicates,
+            "bad_payloads": bad,
+            "write_errors": write_errors,
+            "keyframe_requests_seen_by_publishers": keyframe_requests,
+        },
+        "host": {
+            "loadavg1_start": load0,
+            "loadavg1_end": load1,
+            "cpu_busy_pct": sys::cpu_busy_pct(&c0, &c1),
+            "udp_rcvbuf_errors": udp_delta("RcvbufErrors"),
+            "udp_sndbuf_errors": udp_delta("SndbufErrors"),
+            "udp_in_errors": udp_delta("InErrors"),
+        },
+        "error_count": error_count,
+        "errors": errors,
+    });
+
+    // Leave politely (bounded).
+    let _ = tokio::time::timeout(
+        Duration::from_secs(10),
+        futures_join_all(peers.into_iter().map(|j| j.peer.leave())),
+    )
+    .await;
+    Ok(report)
+}
+
+async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(
+    futs: impl Iterator<Item = F>,
+) {
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Run(a) => {
+            let out = a.out.clone();
+            let report = run(*a).await?;
+            let text = serde_json::to_string_pretty(&report)?;
+            if let Some(path) = out {
+                std::fs::write(&path, format!("{text}\n"))
+                    .with_context(|| format!("writing {path}"))?;
+            }
+            println!("{text}");
+            // Peer drivers may still be winding down: exit without waiting for them.
+            std::process::exit(0);
+        }
+        Command::Render { results, doc } => render::render(&results, &doc),
+        Command::Check {
+            report,
+            max_loss_pct,
+            max_p99_ms,
+        } => {
+            let v: Value = serde_json::from_str(
+                &std::fs::read_to_string(&report).with_context(|| format!("reading {report}"))?,
+            )
+            .with_context(|| format!("parsing {report}"))?;
+            let f = |p: &str| v.pointer(p).and_then(Value::as_f64);
+            // Janus has no forwarded counter: what the subscribers received stands in.
+            let forwarded = f("/forwarded_pps").or(f("/delivered_pps")).unwrap_or(0.0);
+            let errors = f("/error_count").unwrap_or(f64::INFINITY);
+            let loss = f("/loss_pct").unwrap_or(f64::INFINITY);
+            let p99 = f("/latency_ms/p99").unwrap_or(f64::INFINITY);
+            let g = |p: &str| f(p).map_or("–".to_owned(), |x| x.to_string());
+            eprintln!(
+                "{}: forwarded {forwarded} pkt/s, loss {loss} %, latency p50/p99 {}/{} ms, \
+                 server {} us per delivered pkt at {} % CPU, RSS {} MB, join p50/p99 {}/{} ms, \
+                 loadgen {} % CPU, {errors} errors",
+                v["scenario"].as_str().unwrap_or("?"),
+                g("/latency_ms/p50"),
+                g("/latency_ms/p99"),
+                g("/server/cpu_us_per_delivered_packet"),
+                g("/server/cpu_pct"),
+                g("/server/rss_mb"),
+                g("/join_ms/p50"),
+                g("/join_ms/p99"),
+                g("/loadgen/cpu_pct"),
+            );
+            let mut failed = vec![];
+            if forwarded <= 0.0 {
+                failed.push("nothing forwarded".to_owned());
+            }
+            if errors != 0.0 {
+                failed.push(format!("errors: {}", v["errors"]));
+            }
+            if max_loss_pct.is_some_and(|m| loss > m) {
+                failed.push(format!("loss {loss} % over the limit"));
+            }
+            if max_p99_ms.is_some_and(|m| p99 > m) {
+                failed.push(format!("p99 {p99} ms over the limit"));
+            }
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                eprintln!("check failed: {}", failed.join("; "));
+                std::process::exit(1);
+            }
+        }
+    }
+}
