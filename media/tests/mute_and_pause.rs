@@ -10,14 +10,7 @@ use switchboard_media::{MediaCommand, MediaCounters, PeerId};
 
 fn setup() -> (Net, usize, usize, switchboard_media::SourceId) {
     let mut net = Net::new();
-    let publisher = net.add_publisher(PeerId(1));
-    net.run_for(Duration::from_millis(500));
-    net.send_video(publisher, true);
-    net.run_for(Duration::from_millis(20));
-    let source = net.opened_source(PeerId(1)).unwrap();
-    let subscriber = net.add_subscriber(PeerId(2));
-    net.subscribe(subscriber, PeerId(2), source, "TR_v");
-    net.run_for(Duration::from_millis(500));
+    let (publisher, subscriber, source) = net.publish_and_subscribe();
     net.send_video(publisher, true);
     net.run_for(Duration::from_millis(33));
     (net, publisher, subscriber, source)

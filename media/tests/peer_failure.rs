@@ -9,14 +9,7 @@ use switchboard_media::{MediaEvent, PeerId};
 #[test]
 fn cut_link_is_reported_failed_and_cleaned_up() {
     let mut net = Net::new();
-    let publisher = net.add_publisher(PeerId(1));
-    net.run_for(Duration::from_millis(500));
-    net.send_video(publisher, true);
-    net.run_for(Duration::from_millis(20));
-    let source = net.opened_source(PeerId(1)).unwrap();
-    let subscriber = net.add_subscriber(PeerId(2));
-    net.subscribe(subscriber, PeerId(2), source, "TR_v");
-    net.run_for(Duration::from_millis(500));
+    let (publisher, _subscriber, source) = net.publish_and_subscribe();
     let snap = net.shard.snapshot();
     assert_eq!((snap.peers, snap.sources, snap.routes), (2, 1, 1));
 

@@ -9,14 +9,7 @@ use switchboard_media::PeerId;
 #[test]
 fn subscriber_reported_loss_appears_in_the_leg_stats() {
     let mut net = Net::new();
-    let publisher = net.add_publisher(PeerId(1));
-    net.run_for(Duration::from_millis(500));
-    net.send_video(publisher, true);
-    net.run_for(Duration::from_millis(20));
-    let source = net.opened_source(PeerId(1)).unwrap();
-    let subscriber = net.add_subscriber(PeerId(2));
-    net.subscribe(subscriber, PeerId(2), source, "TR_v");
-    net.run_for(Duration::from_millis(500));
+    let (publisher, _subscriber, _) = net.publish_and_subscribe();
     net.send_video(publisher, true);
     // 200 frames over ~6.6 s, one sequence number in five never sent: 20 % loss end to end.
     for i in 0..200 {

@@ -170,18 +170,29 @@ impl Net {
 
     /// [`Net::add_publisher`] with a client built from `config` (see [`client_pc_with`]).
     pub fn add_publisher_with(&mut self, peer: PeerId, config: RTCConfiguration) -> usize {
+        let ssrc = 1000 + self.clients.len() as u32;
+        self.add_publisher_of(peer, config, RtpCodecKind::Video, vp8(), ssrc)
+    }
+
+    /// Adds a publisher client with one Opus track carrying RFC 6464 audio levels.
+    pub fn add_audio_publisher(&mut self, peer: PeerId) -> usize {
+        let ssrc = 5000 + self.clients.len() as u32;
+        self.add_publisher_of(peer, RTCConfigurationBuilder::new().build(), RtpCodecKind::Audio, opus(), ssrc)
+    }
+
+    /// A publisher client with one track of `kind`/`codec`, negotiated with shard peer `peer`.
+    fn add_publisher_of(&mut self, peer: PeerId, config: RTCConfiguration, kind: RtpCodecKind, codec: RTCRtpCodec, ssrc: u32) -> usize {
         let addr = Self::client_addr(self.clients.len());
         let mut pc = client_pc_with(self.now, addr, config, None);
-        let ssrc = 1000 + self.clients.len() as u32;
         let track = MediaStreamTrack::new(
             format!("stream-{ssrc}"),
-            format!("video-{ssrc}"),
-            "camera".into(),
-            RtpCodecKind::Video,
+            format!("track-{ssrc}"),
+            "source".into(),
+            kind,
             vec![RTCRtpEncodingParameters {
                 rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
                 active: true,
-                codec: vp8(),
+                codec,
                 ..Default::default()
             }],
         );
@@ -199,35 +210,18 @@ impl Net {
         idx
     }
 
-    /// Adds a publisher client with one Opus track carrying RFC 6464 audio levels.
-    pub fn add_audio_publisher(&mut self, peer: PeerId) -> usize {
-        let addr = Self::client_addr(self.clients.len());
-        let mut pc = client_pc_with(self.now, addr, RTCConfigurationBuilder::new().build(), None);
-        let ssrc = 5000 + self.clients.len() as u32;
-        let track = MediaStreamTrack::new(
-            format!("stream-{ssrc}"),
-            format!("audio-{ssrc}"),
-            "mic".into(),
-            RtpCodecKind::Audio,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
-                active: true,
-                codec: opus(),
-                ..Default::default()
-            }],
-        );
-        let sender = pc.add_track(track).unwrap();
-        let offer = pc.create_offer(None).unwrap();
-        pc.set_local_description(self.now, offer).unwrap();
-        let sdp = pc.local_description().unwrap().sdp;
-        self.clients.push(Client::new(addr, pc, Some(sender), ssrc));
-        let idx = self.clients.len() - 1;
-        self.command(MediaCommand::AddPeer { peer, role: switchboard_media::PeerRole::Publisher });
-        self.command(MediaCommand::ApplyOffer { peer, sdp });
-        let answer = self.take_description(peer, SdpKind::Answer);
-        let desc = RTCSessionDescription::answer(answer).unwrap();
-        self.clients[idx].pc.set_remote_description(self.now, desc).unwrap();
-        idx
+    /// A connected publisher (peer 1, one VP8 track, first keyframe sent) and a connected
+    /// subscriber (peer 2) receiving it as `TR_v`: returns (publisher, subscriber, source).
+    pub fn publish_and_subscribe(&mut self) -> (usize, usize, SourceId) {
+        let publisher = self.add_publisher(PeerId(1));
+        self.run_for(Duration::from_millis(500));
+        self.send_video(publisher, true);
+        self.run_for(Duration::from_millis(20));
+        let source = self.opened_source(PeerId(1)).expect("first RTP opens a source");
+        let subscriber = self.add_subscriber(PeerId(2));
+        self.subscribe(subscriber, PeerId(2), source, "TR_v");
+        self.run_for(Duration::from_millis(500));
+        (publisher, subscriber, source)
     }
 
     /// Audio publisher `client` sends one Opus packet with audio level `dbov` (0 loud … 127 silent).
