@@ -196,6 +196,12 @@ async fn admin_api_reports_the_bitrate_actually_sent() {
                 "sub's subscription to pub's {what} names another publisher: {sub:#}"
             );
             check_stats(&format!("sub's subscription to pub's {what}"), sub, sent)?;
+            // RTT from the subscriber's receiver reports (LSR/DLSR against our sender reports).
+            let rtt = sub.pointer("/stats/rtt_ms").and_then(Value::as_f64);
+            ensure!(
+                rtt.is_some_and(|r| (0.0..200.0).contains(&r)),
+                "sub's subscription to pub's {what}: rtt_ms {rtt:?} on loopback: {sub:#}"
+            );
         }
 
         for (who, view) in [("pub", &pub_view), ("sub", &sub_view)] {

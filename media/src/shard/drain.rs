@@ -142,7 +142,7 @@ impl Shard {
             }
             RTCMessage::RtcpPacket(track_id, packets) => {
                 for rr in packets.iter().filter_map(|p| p.as_any().downcast_ref::<ReceiverReport>()) {
-                    self.on_receiver_report(id, rr);
+                    self.on_receiver_report(now, id, rr);
                 }
                 if !packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
                     return;
@@ -158,7 +158,11 @@ impl Shard {
     }
 
     /// Keeps the subscriber's latest reception report on each of its routes.
-    fn on_receiver_report(&mut self, id: PeerId, rr: &ReceiverReport) {
+    fn on_receiver_report(&mut self, now: Instant, id: PeerId, rr: &ReceiverReport) {
+        // rtc's sender reports carry wall-clock NTP time (SystemInstant); read ours the same way.
+        // The only wall-clock read of the shard, once.
+        let wall = *self.wall_clock.get_or_insert_with(|| rtc::shared::time::SystemInstant::now(now));
+        let arrival = ntp_middle_32(wall.ntp(now));
         let Some(peer) = self.peers.get(&id) else { return };
         for block in &rr.reports {
             let rid = peer.routes.values().copied().find(|r| self.routes.get(r).is_some_and(|r| r.out_ssrc == block.ssrc));
@@ -167,8 +171,39 @@ impl Shard {
                     fraction_lost: f64::from(block.fraction_lost) / 256.0,
                     total_lost: i64::from(block.total_lost),
                     jitter: f64::from(block.jitter),
+                    rtt: round_trip(arrival, block.last_sender_report, block.delay),
                 });
             }
         }
+    }
+}
+
+/// The middle 32 bits of a 64-bit NTP timestamp (RFC 3550 §4), the unit of LSR and DLSR.
+fn ntp_middle_32(ntp: u64) -> u32 {
+    (ntp >> 16) as u32
+}
+
+/// RFC 3550 §6.4.1: RTT = arrival − LSR − DLSR, all in 1/65536 s; `None` without a sender report.
+fn round_trip(arrival: u32, lsr: u32, dlsr: u32) -> Option<Duration> {
+    if lsr == 0 {
+        return None;
+    }
+    let rtt = arrival.wrapping_sub(lsr).wrapping_sub(dlsr);
+    // A negative value (clock skew, a report about an SR we did not send) wraps to a huge one.
+    (rtt < 0x8000_0000).then(|| Duration::from_secs_f64(f64::from(rtt) / 65536.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_from_lsr_and_dlsr() {
+        // SR sent at 1000.0 s, held 0.25 s by the receiver, report back at 1000.30 s: 50 ms.
+        let at = |secs: f64| (secs * 65536.0) as u32;
+        let rtt = round_trip(at(1000.30), at(1000.0), at(0.25)).unwrap();
+        assert!((rtt.as_secs_f64() - 0.05).abs() < 0.001, "{rtt:?}");
+        assert_eq!(round_trip(at(5.0), 0, 0), None, "no sender report yet");
+        assert_eq!(round_trip(at(1.0), at(2.0), 0), None, "negative: skewed or foreign");
     }
 }

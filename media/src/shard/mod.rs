@@ -106,6 +106,8 @@ pub(crate) struct ReceptionSummary {
     total_lost: i64,
     /// Interarrival jitter in RTP timestamp units.
     jitter: f64,
+    /// Round-trip time from LSR/DLSR, when the report refers to a sender report of ours.
+    rtt: Option<Duration>,
 }
 
 /// The sans-IO media shard.
@@ -126,6 +128,8 @@ pub struct Shard {
     /// Reused buffers for what a drained PC produced.
     scratch_events: Vec<RTCPeerConnectionEvent>,
     scratch_reads: Vec<RTCMessage>,
+    /// Wall clock at a known instant, to read NTP time as rtc's sender reports write it.
+    wall_clock: Option<rtc::shared::time::SystemInstant>,
 }
 
 const HOUSEKEEPING: Duration = Duration::from_millis(250);
@@ -153,6 +157,7 @@ impl Shard {
             next_housekeeping: None,
             scratch_events: Vec::new(),
             scratch_reads: Vec::new(),
+            wall_clock: None,
         }
     }
 

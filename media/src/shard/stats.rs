@@ -83,6 +83,10 @@ impl Shard {
             t.packets_lost = report.total_lost;
             t.fraction_lost = Some(report.fraction_lost);
             t.jitter_s = seconds(report.jitter, clock);
+            if let Some(r) = report.rtt {
+                t.rtt_s = Some(r.as_secs_f64());
+                rtt = Some(r.as_secs_f64());
+            }
         }
         for (source_id, t) in inbound.iter_mut() {
             if let Some(src) = self.sources.get(source_id) {
