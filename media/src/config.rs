@@ -31,7 +31,7 @@ impl Default for MediaConfig {
             ice_failed_timeout: Duration::from_secs(15),
             ice_keepalive_interval: Duration::from_secs(2),
             keyframe_request_interval: Duration::from_millis(300),
-            keyframe_retry_interval: Duration::from_millis(1000),
+            keyframe_retry_interval: Duration::from_millis(300),
         }
     }
 }
