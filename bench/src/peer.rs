@@ -7,7 +7,7 @@
 //! - counting restricted to a measurement [`Window`] by the stamps' send times, so that expected
 //!   (sent in the window × subscribers) and received (stamped in the window) counts are exact.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,15 +15,13 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
+use rtc::interceptor::Slot;
+use switchboard_tests::keyframe_tap::is_keyframe_request;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
-use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use rtc::sansio::Protocol;
 use serde::Serialize;
 use serde_json::{json, Value};
 use switchboard_tests::media::{self, Stamp, STAMP_HEADER_LEN, STAMP_MAGIC};
@@ -251,65 +249,6 @@ impl Shared {
         let h = tokio::spawn(fut);
         self.tasks.lock().unwrap().push(h);
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Interceptor: hand inbound PLI/FIR to the application (as in the test kit)
-// ---------------------------------------------------------------------------------------------
-
-struct KeyframeRequestForwarder {
-    read_queue: VecDeque<TaggedPacket>,
-    write_queue: VecDeque<TaggedPacket>,
-}
-
-fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
-    let any = packet.as_any();
-    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
-        if let Packet::Rtcp(packets) = &msg.message.packet {
-            let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
-                .iter()
-                .filter(|p| is_keyframe_request(p.as_ref()))
-                .cloned()
-                .collect();
-            if requests.is_empty() {
-                return Ok(());
-            }
-            msg.message.packet = Packet::Rtcp(requests);
-            msg.message.add(Attribute::DeliverToApplication);
-        }
-        self.read_queue.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read_queue.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write_queue.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write_queue.pop_front()
-    }
-}
-
-impl Interceptor for KeyframeRequestForwarder {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -676,10 +615,7 @@ async fn build_pc(
     if publisher {
         registry = registry.with(
             Slot::from(14_000),
-            KeyframeRequestForwarder {
-                read_queue: VecDeque::new(),
-                write_queue: VecDeque::new(),
-            },
+            switchboard_tests::keyframe_tap::KeyframeRequestForwarder::new(),
         );
     }
     let settings = SettingEngineBuilder::new().with_multicast_dns_mode(MulticastDnsMode::Disabled);

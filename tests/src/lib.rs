@@ -10,6 +10,7 @@
 //!
 //! The wire protocol is `docs/protocol.md`.
 
+pub mod keyframe_tap;
 pub mod media;
 pub mod peer;
 pub mod sdp;

@@ -10,7 +10,7 @@
 //! is kept in one list and aborted by [`TestParticipant::leave`],
 //! [`TestParticipant::drop_abruptly`] or `Drop`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
+use rtc::interceptor::Slot;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
@@ -28,7 +28,6 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability,
     RtpCodecKind,
 };
-use rtc::sansio::Protocol;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
@@ -334,77 +333,6 @@ pub struct ConnectionStates {
     pub subscriber: RTCPeerConnectionState,
     pub publisher_history: Vec<RTCPeerConnectionState>,
     pub subscriber_history: Vec<RTCPeerConnectionState>,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Interceptor: hand inbound PLI/FIR to the application
-// ---------------------------------------------------------------------------------------------
-
-/// Keeps inbound PLI/FIR, marked `DeliverToApplication`, and drops the rest of inbound RTCP
-/// (the interceptors before it have already consumed it). Installed at `Slot::from(14_000)`,
-/// after every default interceptor. RTP and outbound traffic pass through untouched.
-struct KeyframeRequestForwarder {
-    read_queue: VecDeque<TaggedPacket>,
-    write_queue: VecDeque<TaggedPacket>,
-}
-
-impl KeyframeRequestForwarder {
-    fn new() -> Self {
-        KeyframeRequestForwarder {
-            read_queue: VecDeque::new(),
-            write_queue: VecDeque::new(),
-        }
-    }
-}
-
-fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
-    let any = packet.as_any();
-    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
-        if let Packet::Rtcp(packets) = &msg.message.packet {
-            let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
-                .iter()
-                .filter(|p| is_keyframe_request(p.as_ref()))
-                .cloned()
-                .collect();
-            if requests.is_empty() {
-                return Ok(());
-            }
-            msg.message.packet = Packet::Rtcp(requests);
-            msg.message.add(Attribute::DeliverToApplication);
-        }
-        self.read_queue.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read_queue.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write_queue.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write_queue.pop_front()
-    }
-}
-
-impl Interceptor for KeyframeRequestForwarder {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1024,7 +952,7 @@ async fn build_pc(
     let mut registry = register_default_interceptors(Registry::new(), &mut media_engine)
         .map_err(|e| anyhow!("register_default_interceptors: {e}"))?;
     if with_keyframe_forwarder {
-        registry = registry.with(Slot::from(14_000), KeyframeRequestForwarder::new());
+        registry = registry.with(Slot::from(14_000), crate::keyframe_tap::KeyframeRequestForwarder::new());
     }
     let mut settings =
         SettingEngineBuilder::new().with_multicast_dns_mode(MulticastDnsMode::Disabled);

@@ -1,0 +1,78 @@
+//! A client-side interceptor that hands inbound PLI/FIR to the application (webrtc-rs consumes
+//! inbound RTCP otherwise), shared by the test kit and the load generator.
+
+use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::sansio::Protocol;
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// Keeps inbound PLI/FIR, marked `DeliverToApplication`, and drops the rest of inbound RTCP
+/// (the interceptors before it have already consumed it). Installed at `Slot::from(14_000)`,
+/// after every default interceptor. RTP and outbound traffic pass through untouched.
+pub struct KeyframeRequestForwarder {
+    read_queue: VecDeque<TaggedPacket>,
+    write_queue: VecDeque<TaggedPacket>,
+}
+
+impl KeyframeRequestForwarder {
+    /// An empty forwarder.
+    pub fn new() -> Self {
+        KeyframeRequestForwarder {
+            read_queue: VecDeque::new(),
+            write_queue: VecDeque::new(),
+        }
+    }
+}
+
+/// Is this RTCP packet a PLI or FIR?
+pub fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
+    let any = packet.as_any();
+    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
+                .iter()
+                .filter(|p| is_keyframe_request(p.as_ref()))
+                .cloned()
+                .collect();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            msg.message.packet = Packet::Rtcp(requests);
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read_queue.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read_queue.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write_queue.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write_queue.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequestForwarder {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
