@@ -1,6 +1,7 @@
 //! Starting and stopping the server: media shard, conference, HTTP listener, shutdown.
 
 use crate::config::Config;
+use crate::drain::{Drain, DrainStatus};
 use crate::events::{EventService, EventServiceOptions, EventTasks};
 use crate::http;
 use crate::metrics::Metrics;
@@ -25,6 +26,17 @@ pub(crate) struct AppState {
     /// Events and session records.
     pub(crate) store: StoreHandle,
     pub(crate) shutdown: CancellationToken,
+    /// The drain, started by a signal or `POST /api/v1/server/drain`.
+    pub(crate) drain: Drain,
+}
+
+impl AppState {
+    /// Starts the drain (idempotent) with the configured deadline, or a shorter one.
+    pub(crate) fn start_drain(&self, timeout: Option<Duration>, started_by: String) -> DrainStatus {
+        let configured = Duration::from_secs(self.config.drain_timeout_s);
+        let timeout = timeout.map_or(configured, |t| t.min(configured));
+        self.drain.start(&self.conference, timeout, started_by)
+    }
 }
 
 /// A started server.
@@ -124,6 +136,7 @@ pub async fn spawn_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::
         event_service,
         store,
         shutdown: shutdown.clone(),
+        drain: Drain::default(),
     });
     let router = http::router(state.clone());
     let stop = shutdown.clone();
@@ -149,26 +162,29 @@ impl RunningServer {
         self.udp_addr
     }
 
-    /// Runs until SIGINT or SIGTERM, then shuts down.
-    /// Runs until SIGINT or SIGTERM, then drains: readiness off, joins refused, clients told
-    /// `going_away`; calls continue until every room is empty or `drain_timeout_s` passes (a
-    /// second signal cuts it short); then everyone is disconnected and the server stops.
+    /// Runs until SIGINT or SIGTERM (or `POST /api/v1/server/drain`), then drains: readiness off,
+    /// joins refused, clients told `going_away`; calls continue until every room is empty or
+    /// `drain_timeout_s` passes; then everyone is disconnected and the server stops. A signal
+    /// after the first one cuts the drain short.
     pub async fn run_until_signal(self) -> anyhow::Result<()> {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
-        tokio::select! {
-            _ = int.recv() => info!("SIGINT received"),
-            _ = term.recv() => info!("SIGTERM received"),
-        }
-        let deadline = Duration::from_secs(self.state.config.drain_timeout_s);
-        info!(deadline_s = deadline.as_secs(), "draining: no new joins; calls continue until they end or the deadline");
-        self.state.conference.start_drain(deadline);
-        tokio::select! {
-            () = self.state.conference.emptied() => info!("drain complete: every room is empty"),
-            () = tokio::time::sleep(deadline) => info!("drain deadline reached"),
-            _ = term.recv() => info!("second signal: stopping now"),
-            _ = int.recv() => info!("second signal: stopping now"),
+        let mut signalled = false;
+        loop {
+            let name = tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+                () = self.state.drain.finished() => break,
+            };
+            if signalled {
+                info!(signal = name, "second signal: stopping now");
+                break;
+            }
+            signalled = true;
+            info!(signal = name, "signal received");
+            // Joins a drain an admin call started already; its deadline stays.
+            self.state.start_drain(None, "signal".into());
         }
         self.shutdown().await;
         Ok(())

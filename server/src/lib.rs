@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+mod drain;
 pub mod events;
 mod http;
 mod metrics;

@@ -111,3 +111,20 @@ async fn failures_exit_non_zero_with_the_reason() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the server"));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn status_and_drain_from_the_command_line() {
+    let server = spawn_test_server().await.unwrap();
+    let _ada = common::join(&server, "busy", "ada").await;
+    let run = cli(&server, &["status"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("participants: 1") && run.stdout.contains("draining:     no"), "{}", run.stdout);
+    let run = cli(&server, &["drain", "--timeout", "5m"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("draining:     since") && run.stdout.contains("by admin:"), "{}", run.stdout);
+    let run = cli(&server, &["status", "--json"]).await;
+    let json: Value = serde_json::from_str(&run.stdout).expect("--json prints the API's JSON");
+    assert_eq!(json["draining"], true, "{json}");
+    assert!(json["drain"]["timeout_s"].as_u64().unwrap() <= 300, "{json}");
+    server.shutdown().await;
+}

@@ -17,6 +17,7 @@ const BODYLESS_POSTS: &[&str] = &[
     "/api/v1/rooms/{room}/participants/{identity}/resume",
     "/api/v1/rooms/{room}/lobby/{identity}/admit",
     "/api/v1/rooms/{room}/lobby/{identity}/deny",
+    "/api/v1/server/drain",
 ];
 
 fn collect_refs(v: &Value, out: &mut BTreeSet<String>) {

@@ -1,6 +1,7 @@
-//! SIGTERM drains the real binary: readiness drops at once, new joins are refused, the running
-//! call keeps its media until the deadline, then everyone gets `server_shutdown`, the session
-//! records are closed and the process exits 0.
+//! SIGTERM, or the admin call `POST /api/v1/server/drain`, drains the real binary: readiness
+//! drops at once, new joins are refused, the running call keeps its media until it ends or the
+//! deadline passes, then everyone left gets `server_shutdown`, the session records are closed and
+//! the process exits 0.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -17,9 +18,10 @@ fn token(room: &str, identity: &str) -> String {
 }
 
 /// Starts the binary on ephemeral ports and returns it with its HTTP base URL.
-async fn start(store: &std::path::Path) -> (Child, String) {
+async fn start(store: &std::path::Path, drain_timeout_s: u64) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["--bind", "127.0.0.1:0", "--udp-port", "0", "--drain-timeout-s", "4", "--ice-timeout-s", "30"])
+        .args(["--bind", "127.0.0.1:0", "--udp-port", "0", "--ice-timeout-s", "30"])
+        .args(["--drain-timeout-s", &drain_timeout_s.to_string()])
         .arg("--store-path")
         .arg(store)
         .env("SWITCHBOARD_API_KEY", KEY)
@@ -47,6 +49,10 @@ async fn start(store: &std::path::Path) -> (Child, String) {
     (child, base)
 }
 
+fn admin_token() -> String {
+    Claims::admin(KEY, "ops", Duration::from_secs(600)).sign(SECRET)
+}
+
 async fn status(url: &str) -> Option<u16> {
     let client = reqwest::Client::new();
     client.get(url).timeout(Duration::from_secs(2)).send().await.ok().map(|r| r.status().as_u16())
@@ -61,17 +67,13 @@ async fn sigterm_drains_then_disconnects_with_server_shutdown_and_exits_zero() {
     let dir = std::env::temp_dir().join(format!("sb-drain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = dir.join("drain.db");
-    let (mut child, base) = start(&store).await;
+    let (mut child, base) = start(&store, 4).await;
 
     let mut alice = TestParticipant::join(&base, &token("call", "alice")).await.expect("alice joins");
     let mut bob = TestParticipant::join(&base, &token("call", "bob")).await.expect("bob joins");
     alice.publish().await.expect("alice publishes");
     bob.publish().await.expect("bob publishes");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while received_packets(&bob) < 50 || received_packets(&alice) < 50 {
-        assert!(Instant::now() < deadline, "media flows before the drain");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    media_flows(&alice, &bob).await;
     assert_eq!(status(&format!("{base}/readyz")).await, Some(200));
 
     let pid = child.id().expect("running").to_string();
@@ -110,7 +112,7 @@ async fn sigterm_drains_then_disconnects_with_server_shutdown_and_exits_zero() {
     assert!(sent.elapsed() >= Duration::from_secs(4), "not before the deadline");
 
     // The session records were closed: a new server on the same store shows the legs ended.
-    let (mut again, base) = start(&store).await;
+    let (mut again, base) = start(&store, 4).await;
     let admin = Claims::admin(KEY, "tester", Duration::from_secs(600)).sign(SECRET);
     let sessions: serde_json::Value = reqwest::Client::new()
         .get(format!("{base}/api/v1/sessions?room=call"))
@@ -132,5 +134,77 @@ async fn sigterm_drains_then_disconnects_with_server_shutdown_and_exits_zero() {
         assert!(leg["left_at"].is_string());
     }
     again.kill().await.ok();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Waits until media flows both ways between two publishers.
+async fn media_flows(a: &TestParticipant, b: &TestParticipant) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while received_packets(a) < 50 || received_packets(b) < 50 {
+        assert!(Instant::now() < deadline, "media flows before the drain");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_call_drains_and_the_server_exits_once_the_rooms_are_empty() {
+    let dir = std::env::temp_dir().join(format!("sb-admin-drain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mut child, base) = start(&dir.join("drain.db"), 30).await;
+    let http = reqwest::Client::new();
+    let drain_url = format!("{base}/api/v1/server/drain");
+
+    let mut alice = TestParticipant::join(&base, &token("call", "alice")).await.expect("alice joins");
+    let mut bob = TestParticipant::join(&base, &token("call", "bob")).await.expect("bob joins");
+    alice.publish().await.expect("alice publishes");
+    bob.publish().await.expect("bob publishes");
+    media_flows(&alice, &bob).await;
+
+    // Only an admin may drain; a participant's token is refused and nothing changes.
+    let anonymous = http.post(&drain_url).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let participant = http.post(&drain_url).bearer_auth(token("call", "alice")).send().await.unwrap();
+    assert_eq!(participant.status().as_u16(), 403);
+    assert_eq!(status(&format!("{base}/readyz")).await, Some(200));
+    let bad = http.post(format!("{drain_url}?timeout_s=soon")).bearer_auth(admin_token()).send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 400, "a malformed timeout is refused");
+    assert_eq!(status(&format!("{base}/readyz")).await, Some(200));
+
+    // The deadline asked for is capped by the server's own (what the pod's grace period allows).
+    let sent = Instant::now();
+    let reply = http.post(format!("{drain_url}?timeout_s=600")).bearer_auth(admin_token()).send().await.unwrap();
+    assert_eq!(reply.status().as_u16(), 202);
+    let started: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(started["draining"], true, "{started}");
+    assert_eq!(started["drain"]["timeout_s"], 30, "{started}");
+    assert_eq!(started["drain"]["started_by"], "admin:ops", "{started}");
+    assert_eq!(started["participants"], 2, "{started}");
+    // Idempotent: a second call reports the same drain.
+    let again: serde_json::Value =
+        http.post(&drain_url).bearer_auth(admin_token()).send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["drain"], started["drain"]);
+    let shown: serde_json::Value =
+        http.get(format!("{base}/api/v1/server")).bearer_auth(admin_token()).send().await.unwrap().json().await.unwrap();
+    assert_eq!(shown["drain"], started["drain"], "{shown}");
+
+    assert_eq!(status(&format!("{base}/readyz")).await, Some(503), "readiness drops at once");
+    let refused = TestParticipant::join(&base, &token("call", "carol")).await;
+    let err = format!("{:#}", refused.err().expect("joins are refused while draining"));
+    assert!(err.contains("server_draining"), "{err}");
+    for p in [&alice, &bob] {
+        p.wait_for_message(|m| m["type"] == "going_away" && m["deadline_s"] == 30, Duration::from_secs(2))
+            .await
+            .expect("going_away announced");
+    }
+    let before = received_packets(&bob);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(received_packets(&bob) > before + 20, "media still flows during the drain");
+
+    // The call ends by itself: the server does not wait for the deadline.
+    alice.leave().await.expect("alice leaves");
+    bob.leave().await.expect("bob leaves");
+    let exit = tokio::time::timeout(Duration::from_secs(15), child.wait()).await.expect("exits").unwrap();
+    assert_eq!(exit.code(), Some(0));
+    assert!(sent.elapsed() < Duration::from_secs(25), "exited when the rooms emptied, not at the deadline");
     let _ = std::fs::remove_dir_all(&dir);
 }

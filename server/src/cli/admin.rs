@@ -44,6 +44,28 @@ pub enum AdminCommand {
     Lobby(LobbyArgs),
     /// Session records: past and current room sessions, or one with its participant legs.
     Sessions(SessionsArgs),
+    /// Show the server's version, drain state and load.
+    Status(StatusArgs),
+    /// Drain the server as SIGTERM does: no new joins, calls end by themselves or at the deadline,
+    /// then the server exits.
+    Drain(DrainArgs),
+}
+
+/// `switchboard status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// `switchboard drain`.
+#[derive(Debug, Args)]
+pub struct DrainArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Deadline, e.g. 30s or 5m [default and maximum: the server's drain_timeout_s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    timeout: Option<Duration>,
 }
 
 /// `switchboard rooms`.
@@ -214,6 +236,7 @@ enum Shape {
     Invite,
     Sessions,
     Session,
+    Server,
     /// No content; print this sentence.
     Done(String),
 }
@@ -253,6 +276,12 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<String, Admin
             (a.client, request)
         }
         C::Rooms(a) => (a.client, rooms_request(a.action.unwrap_or(RoomsAction::List))),
+        C::Status(a) => (a.client, Request::get(&["server"], Shape::Server)),
+        C::Drain(a) => {
+            let mut request = Request::post(&["server", "drain"], Value::Null, Shape::Server);
+            request.query.extend(a.timeout.map(|t| ("timeout_s", t.as_secs().to_string())));
+            (a.client, request)
+        }
         C::Participants(a) => {
             let request = match a.identity {
                 Some(id) => Request::get(&["rooms", &a.room, "participants", &id], Shape::Participant),
@@ -494,6 +523,24 @@ fn render(shape: Shape, v: &Value) -> String {
             }
             out
         }
+        Shape::Server => {
+            let mut out = format!(
+                "version:      {}\nrooms:        {}\nparticipants: {}\n",
+                text(&v["version"]),
+                text(&v["rooms"]),
+                text(&v["participants"])
+            );
+            match v["drain"].as_object() {
+                Some(d) => out.push_str(&format!(
+                    "draining:     since {} (by {}), deadline {}",
+                    text(&d["started_at"]),
+                    text(&d["started_by"]),
+                    text(&d["deadline_at"])
+                )),
+                None => out.push_str("draining:     no"),
+            }
+            out
+        }
         Shape::Done(what) => what,
     }
 }
@@ -526,5 +573,10 @@ mod tests {
         let out = render(Shape::Participant, &p);
         assert!(out.contains("alice") && out.contains("on_hold") && out.contains("audio (muted)"), "{out}");
         assert!(out.contains("TR_1") && out.contains("mod"), "{out}");
+        let server = json!({"version": "0.1.0", "rooms": 2, "participants": 5, "draining": true,
+            "drain": {"started_at": "2026-01-01T10:00:00Z", "deadline_at": "2026-01-01T10:00:30Z", "timeout_s": 30, "started_by": "admin:ops"}});
+        let out = render(Shape::Server, &server);
+        assert!(out.contains("participants: 5") && out.contains("deadline 2026-01-01T10:00:30Z"), "{out}");
+        assert!(out.contains("by admin:ops"), "{out}");
     }
 }

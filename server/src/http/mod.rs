@@ -9,7 +9,7 @@ mod ws;
 use crate::app::AppState;
 use api::extract::MAX_BODY_BYTES;
 use api::guard::{require_admin, Gate};
-use api::{data, events, invites, lobby, moderation, participants, rooms, sessions};
+use api::{data, events, invites, lobby, moderation, participants, rooms, server, sessions};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::routing::{delete, get, post};
@@ -84,6 +84,8 @@ fn admin_api(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/v1/events", get(events::stream))
         .route("/api/v1/sessions", get(sessions::list))
         .route("/api/v1/sessions/{id}", get(sessions::get))
+        .route("/api/v1/server", get(server::get))
+        .route("/api/v1/server/drain", post(server::drain))
         .route_layer(middleware::from_fn_with_state(Gate::new(state), require_admin))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

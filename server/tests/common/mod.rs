@@ -15,7 +15,7 @@ use switchboard::RunningServer;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The routes of ARCHITECTURE §5 that these tests cover, as (method, path template). The event
-/// stream and session records ([`LATER_ROUTES`]) are tested on their own.
+/// stream, session records and server drain ([`LATER_ROUTES`]) are tested on their own.
 pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/rooms"),
     ("GET", "/api/v1/rooms"),
@@ -42,8 +42,13 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// Contract routes that arrive with their own issue; the OpenAPI document may list them.
-pub const LATER_ROUTES: &[(&str, &str)] =
-    &[("GET", "/api/v1/events"), ("GET", "/api/v1/sessions"), ("GET", "/api/v1/sessions/{id}")];
+pub const LATER_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/events"),
+    ("GET", "/api/v1/sessions"),
+    ("GET", "/api/v1/sessions/{id}"),
+    ("GET", "/api/v1/server"),
+    ("POST", "/api/v1/server/drain"),
+];
 
 /// A response: status, headers, and the body as JSON (`Null` when empty, a JSON string when the
 /// body is not JSON, so that a plain-text error shows up in assertions).

@@ -13,6 +13,7 @@ pub(crate) mod openapi;
 pub(crate) mod participants;
 pub(crate) mod rooms;
 pub(crate) mod schema;
+pub(crate) mod server;
 pub(crate) mod sessions;
 
 use crate::app::AppState;

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the admin API, generated from the handlers' annotations and the
 //! request/response types, served without a token at `GET /api/v1/openapi.json`.
 
-use super::{data, events, invites, lobby, moderation, participants, rooms, schema, sessions};
+use super::{data, events, invites, lobby, moderation, participants, rooms, schema, server, sessions};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         data::send,
         events::stream,
         sessions::list, sessions::get,
+        server::get, server::drain,
         openapi_json,
     ),
     components(schemas(schema::ErrorBody, schema::RoomSchema, schema::ParticipantSchema, schema::TrackSchema)),
@@ -40,6 +41,7 @@ use utoipa::{Modify, OpenApi};
         (name = "data", description = "Data messages to participants"),
         (name = "events", description = "Live event stream (server-sent events) with replay"),
         (name = "sessions", description = "Session records: room sessions and participant legs"),
+        (name = "server", description = "Server status and drain"),
         (name = "meta", description = "This document"),
     )
 )]
