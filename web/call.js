@@ -44,7 +44,7 @@ export class Call {
     this.reconnectTimer = null;
     this.remote = new RemoteMedia();
     this.local = new LocalMedia(store, view, (msg) => this.signal?.send(msg));
-    this.data = new RoomData(store, view, (msg) => this.signal?.send(msg), (sid) => this.render(sid));
+    this.data = new RoomData(store, view, (msg) => this.signal?.send(msg), (notice) => this.notify(notice));
     this.unknownTypes = new Set();
   }
 
@@ -129,7 +129,7 @@ export class Call {
     return this.local.devices();
   }
 
-  /** Raises or lowers our hand: everyone is told with a `raise_hand` data message. */
+  /** Raises or lowers our hand (`set_hand_raised`): everyone and the moderators see it. */
   toggleHand() {
     if (!this.finished) this.data.setHand(!this.store.handRaised);
   }
@@ -245,6 +245,7 @@ export class Call {
     entry.identity = info.identity;
     entry.name = info.name;
     entry.state = info.state;
+    entry.hand = info.hand_raised === true;
     // The list is the whole truth at this point of the (ordered) message stream.
     entry.tracks = {};
     for (const t of info.tracks ?? []) entry.tracks[t.sid] = { kind: t.kind, source: t.source, muted: t.muted };
@@ -253,7 +254,6 @@ export class Call {
 
   handleParticipantJoined(info) {
     this.addParticipant(info);
-    this.data.entered(info.identity);
   }
 
   handleParticipantLeft(msg) {
@@ -263,16 +263,12 @@ export class Call {
   }
 
   handleParticipantUpdated(info) {
-    if (info.sid !== this.store.participantSid) {
-      const hand = this.store.participants[info.sid]?.hand ?? false;
-      this.addParticipant(info);
-      this.store.participants[info.sid].hand = hand;
-      this.render(info.sid);
-      return;
-    }
-    // Ourselves: a moderator may rename us; hold and mutes arrive as their own messages.
+    if (info.sid !== this.store.participantSid) return this.addParticipant(info);
+    // Ourselves: a moderator may rename us or lower our hand; hold and mutes arrive as their own
+    // messages.
     this.store.name = info.name;
     this.view.ownName(info.name);
+    this.data.ownUpdate(info);
   }
 
   handleTrackPublished(msg) {
@@ -364,7 +360,7 @@ export class Call {
     this.view.room(s.room);
     for (const p of msg.participants) this.addParticipant(p);
     this.notify({ kind: 'moved', text: `A moderator moved you to room ${s.room}`, key: 'moved' });
-    this.data.entered();
+    this.data.moved();
   }
 
   /** Who is speaking now (loudest first): their tiles are outlined. */

@@ -1,15 +1,14 @@
-// Data messages between participants (`send_data` / `data`, docs/protocol.md): chat
-// (`{type: "chat", text}`) and raised hands (`{type: "raise_hand", raised}`). The server keeps
-// neither, so a raised hand is told again to newcomers, after a move and after a reconnection.
-// Other payloads are only kept in store.lastData.
+// Chat (`data` messages with `{type: "chat", text}`, docs/protocol.md) and our raised hand (server
+// state: `set_hand_raised`, announced to everyone and to moderators in `participant_updated`).
+// Other data payloads are only kept in store.lastData.
 
 export class RoomData {
-  /** `send(msg)`: over the current connection; `render(sid)`: redraw a participant's tile. */
-  constructor(store, view, send, render) {
+  /** `send(msg)`: over the current connection; `notify(notice)`: tell the user something. */
+  constructor(store, view, send, notify) {
     this.store = store;
     this.view = view;
     this.send = send;
-    this.render = render;
+    this.notify = notify;
   }
 
   sendChat(text) {
@@ -17,20 +16,33 @@ export class RoomData {
     this.addChat({ from: this.store.identity, name: this.store.name, text, own: true });
   }
 
+  /** Raises or lowers our hand; the server tells everyone. */
   setHand(raised) {
+    this.showHand(raised);
+    this.send({ type: 'set_hand_raised', raised });
+  }
+
+  showHand(raised) {
     this.store.handRaised = raised;
     this.view.handRaised(raised);
-    this.tellHand();
   }
 
-  /** Tells the room (or `to`, identities) whether our hand is up. */
-  tellHand(to = undefined) {
-    this.send({ type: 'send_data', payload: { type: 'raise_hand', raised: this.store.handRaised }, ...(to ? { to } : {}) });
+  /** We (re)joined: a reconnection is a new session, so a raised hand is raised again. */
+  entered() {
+    if (this.store.handRaised) this.send({ type: 'set_hand_raised', raised: true });
   }
 
-  /** We (re)entered a room, or someone joined ours (`identity`): a raised hand is told again. */
-  entered(identity = undefined) {
-    if (this.store.handRaised) this.tellHand(identity ? [identity] : undefined);
+  /** A moderator moved us: the server lowered our hand (it was a question to the old room). */
+  moved() {
+    this.showHand(false);
+  }
+
+  /** Our own `participant_updated`: a moderator may have lowered our hand. */
+  ownUpdate(info) {
+    const raised = info.hand_raised === true;
+    if (raised === this.store.handRaised) return;
+    if (!raised) this.notify({ kind: 'hand', text: 'A moderator lowered your hand', key: 'hand' });
+    this.showHand(raised);
   }
 
   /** A `data` message. */
@@ -40,11 +52,6 @@ export class RoomData {
     if (payload?.type === 'chat' && typeof payload.text === 'string') {
       const name = msg.from === null ? 'Moderator' : this.participant(msg.from)?.[1].name || msg.from;
       this.addChat({ from: msg.from, name, text: payload.text, own: false });
-    } else if (payload?.type === 'raise_hand' && msg.from !== null) {
-      const found = this.participant(msg.from);
-      if (!found) return;
-      found[1].hand = payload.raised === true;
-      this.render(found[0]);
     }
   }
 

@@ -147,6 +147,11 @@ pub struct ParticipantView {
     pub subscriptions: Vec<SubscriptionView>,
     /// `excellent`, `good`, `poor`, `lost`, or `unknown` before the first sample.
     pub connection_quality: &'static str,
+    /// Its hand is raised.
+    pub hand_raised: bool,
+    /// When it was raised (RFC 3339 UTC, milliseconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hand_raised_at: Option<String>,
 }
 
 /// A change of a participant; absent fields stay as they are.
@@ -159,6 +164,8 @@ pub struct ParticipantPatch {
     pub metadata: Option<serde_json::Value>,
     /// New permissions (replace the old ones, live).
     pub permissions: Option<Permissions>,
+    /// `false` lowers the participant's hand; only the participant raises it.
+    pub hand_raised: Option<bool>,
 }
 
 /// What to mute on one participant: one track, or every track of a kind.

@@ -117,6 +117,8 @@ impl Member {
             tracks,
             subscriptions,
             connection_quality: quality.map_or("unknown", Quality::as_str),
+            hand_raised: false,
+            hand_raised_at: None,
         }
     }
 }
@@ -144,6 +146,8 @@ pub(crate) struct Participant {
     pub(crate) retired: Traffic,
     /// Traffic when this room's leg began (non-zero after a move).
     pub(crate) leg_base: Traffic,
+    /// When its hand went up (RFC 3339); `None` while lowered.
+    pub(crate) hand_raised_at: Option<String>,
 }
 
 /// Bytes and packets in (published) and out (received), as cumulative counters.
@@ -193,6 +197,8 @@ impl Participant {
             joined_at: self.member.joined_at.clone(),
             permissions: self.member.permissions.clone(),
             metadata: self.member.metadata.clone(),
+            hand_raised: self.hand_raised_at.is_some(),
+            hand_raised_at: self.hand_raised_at.clone(),
             tracks: self.tracks.values().map(Track::info).collect(),
         }
     }
@@ -203,7 +209,12 @@ impl Participant {
             .values()
             .map(|s| SubscriptionView { track: s.track.0.clone(), publisher: s.publisher.0.clone(), stats: s.meter.view.clone() })
             .collect();
-        self.member.view(self.state, self.remote, self.tracks.values().map(Track::view).collect(), subscriptions, self.quality)
+        let tracks = self.tracks.values().map(Track::view).collect();
+        ParticipantView {
+            hand_raised: self.hand_raised_at.is_some(),
+            hand_raised_at: self.hand_raised_at.clone(),
+            ..self.member.view(self.state, self.remote, tracks, subscriptions, self.quality)
+        }
     }
 
     /// What a session record keeps of a leg: duration, address, codecs, traffic both ways.

@@ -58,6 +58,11 @@ pub enum ClientMessage {
         #[serde(default)]
         to: Vec<String>,
     },
+    /// Raise or lower the participant's hand (seen by everyone and by moderators).
+    SetHandRaised {
+        /// Raised (true) or lowered.
+        raised: bool,
+    },
     /// A moderation action on the participant's own room (needs `room_admin`).
     Moderate(ModerateRequest),
     /// Leave the room.
@@ -80,6 +85,7 @@ impl ClientMessage {
             ClientMessage::SetTrackMuted { .. } => "set_track_muted",
             ClientMessage::UnmuteResponse { .. } => "unmute_response",
             ClientMessage::SendData { .. } => "send_data",
+            ClientMessage::SetHandRaised { .. } => "set_hand_raised",
             ClientMessage::Moderate(_) => "moderate",
             ClientMessage::Leave => "leave",
             ClientMessage::Ping { .. } => "ping",
@@ -112,7 +118,7 @@ pub struct IceCandidateInit {
 #[serde(deny_unknown_fields)]
 pub struct ModerateRequest {
     /// `mute`, `unmute`, `mute_room`, `hold`, `resume`, `remove`, `move`, `admit`, `deny`,
-    /// `update_permissions`, `list`.
+    /// `update_permissions`, `lower_hand`, `list`.
     pub action: String,
     /// The participant acted on.
     #[serde(default)]
@@ -147,6 +153,7 @@ const CLIENT_TYPES: &[&str] = &[
     "set_track_muted",
     "unmute_response",
     "send_data",
+    "set_hand_raised",
     "moderate",
     "leave",
     "ping",
@@ -450,6 +457,11 @@ pub struct ParticipantInfo {
     pub permissions: Permissions,
     /// Application data.
     pub metadata: serde_json::Value,
+    /// Its hand is raised.
+    pub hand_raised: bool,
+    /// When it was raised (RFC 3339 UTC, milliseconds), to answer hands in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hand_raised_at: Option<String>,
     /// Published tracks.
     pub tracks: Vec<TrackInfo>,
 }

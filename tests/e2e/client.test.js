@@ -182,7 +182,7 @@ describe('participant page', { timeout: 240_000 }, () => {
   });
 
   it('reconnects both pages by itself after a server crash and restart', async () => {
-    // Bob's raised hand must survive: he tells the room again once back.
+    // Bob's raised hand must survive: a rejoin is a new session, and the client raises it again.
     await bob.page.getByRole('button', { name: 'Raise hand' }).click();
     await server.kill();
     for (const p of [alice, bob]) {

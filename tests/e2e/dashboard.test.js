@@ -1,8 +1,9 @@
 // The moderator dashboard (/admin.html) driving a real call: two participants in room "dash" and a
 // third browser on the dashboard. The moderator sees both with live statistics, mutes one (that
-// page says so, the other stops receiving its audio), holds and resumes, invites a third person
-// through a link, mutes everyone, edits permissions, moves and removes people, runs the lobby of
-// a room it created, messages and ends that room, and reads the session history.
+// page says so, the other stops receiving its audio), holds and resumes, sees a raised hand and
+// lowers it, invites a third person through a link, mutes everyone, edits permissions, moves and
+// removes people, runs the lobby of a room it created, messages and ends that room, and reads the
+// session history.
 
 const assert = require('node:assert/strict');
 const { setTimeout: sleep } = require('node:timers/promises');
@@ -132,6 +133,21 @@ describe('moderator dashboard', { timeout: 240_000 }, () => {
     await sleep(1500);
     const second = await aliceOnBob();
     assert.ok(second.video.framesDecoded > first.video.framesDecoded, 'Alice\'s video flows again after resume');
+  });
+
+  it('sees Bob\'s raised hand and lowers it', async () => {
+    await bob.page.getByRole('button', { name: 'Raise hand' }).click();
+    await card(bob.identity).locator('.chip-hand', { hasText: 'Hand raised' }).waitFor({ state: 'visible', timeout: 5000 });
+    await page.locator('#room-summary', { hasText: '✋ Bob' }).waitFor({ state: 'visible', timeout: 5000 });
+    await alice.page.locator(`#grid .tile[data-sid="${bob.sid}"] .badge-hand`).waitFor({ state: 'visible', timeout: 5000 });
+    assert.equal(await card(alice.identity).locator('.chip-hand').isVisible(), false, 'only Bob\'s hand is up');
+
+    await page.getByRole('button', { name: 'Lower Bob\'s hand' }).click();
+    await bob.page.locator('#notices .notice', { hasText: 'A moderator lowered your hand' }).waitFor({ state: 'visible', timeout: 5000 });
+    assert.equal(await bob.page.getByRole('button', { name: 'Raise hand' }).getAttribute('aria-pressed'), 'false');
+    await alice.page.locator(`#grid .tile[data-sid="${bob.sid}"] .badge-hand`).waitFor({ state: 'hidden', timeout: 5000 });
+    await card(bob.identity).locator('.chip-hand').waitFor({ state: 'hidden', timeout: 5000 });
+    await page.getByRole('button', { name: 'Lower Bob\'s hand' }).waitFor({ state: 'hidden', timeout: 5000 });
   });
 
   it('creates an invite link that joins a new page', async () => {

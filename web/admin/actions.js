@@ -100,6 +100,10 @@ export function createActions(ctx) {
       return run(muted ? 'mute' : 'unmute', () => api.post(`${who(p)}/mute`, { track: track.sid, muted }), done);
     },
 
+    lowerHand(p) {
+      return run('lower the hand', () => api.patch(who(p), { hand_raised: false }), `Lowered ${displayName(p)}'s hand`);
+    },
+
     hold(p) {
       return run('hold', () => api.post(`${who(p)}/hold`), `${displayName(p)} is on hold`);
     },

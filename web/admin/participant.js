@@ -1,6 +1,7 @@
-// One participant's card in the room view: name, call state, connection quality, speaking, send
-// and receive rates, permissions, a table of its tracks with live statistics and a mute button
-// per track, and the participant actions (hold/resume, move, remove, permissions). Built once per
+// One participant's card in the room view: name, call state, connection quality, speaking, raised
+// hand, send and receive rates, permissions, a table of its tracks with live statistics and a mute
+// button per track, and the participant actions (lower hand, hold/resume, move, remove,
+// permissions). Built once per
 // identity and updated in place at every refresh, so focus and hover survive the updates.
 
 import { displayName, formatBitrate, formatMs, formatPercent, formatTime, h, setText } from './dom.js';
@@ -17,7 +18,7 @@ const PERMISSION_TEXT = {
 let nextId = 0;
 
 export class ParticipantCard {
-  /** `actions`: mute(p, track, muted), hold(p), resume(p), move(p), remove(p), permissions(p). */
+  /** `actions`: mute(p, track, muted), lowerHand(p), hold(p), resume(p), move(p), remove(p), permissions(p). */
   constructor(identity, actions) {
     this.actions = actions;
     this.p = null;
@@ -28,6 +29,8 @@ export class ParticipantCard {
     this.stateEl = h('li', { class: 'chip' });
     this.qualityEl = h('li', { class: 'chip' });
     this.speakingEl = h('li', { class: 'chip chip-speaking', text: 'Speaking', hidden: true });
+    this.handEl = h('li', { class: 'chip chip-hand', hidden: true });
+    this.lowerHandButton = h('button', { type: 'button', class: 'small', text: 'Lower hand', hidden: true, onclick: () => actions.lowerHand(this.p) });
     this.details = h('p', { class: 'muted pdetails' });
     this.holdButton = h('button', { type: 'button', class: 'small', onclick: () => this.toggleHold() });
     this.moveButton = h('button', { type: 'button', class: 'small secondary', text: 'Move…', onclick: () => actions.move(this.p) });
@@ -42,10 +45,10 @@ export class ParticipantCard {
     this.el = h('article', { class: 'pcard', dataset: { identity }, 'aria-labelledby': `${id}-name` },
       h('div', { class: 'pcard-head' },
         h('h4', { id: `${id}-name` }, this.nameEl, ' ', this.identityEl),
-        h('ul', { class: 'chips', 'aria-label': 'Status' }, this.stateEl, this.qualityEl, this.speakingEl)),
+        h('ul', { class: 'chips', 'aria-label': 'Status' }, this.stateEl, this.qualityEl, this.speakingEl, this.handEl)),
       this.details,
       h('div', { class: 'pcard-actions', role: 'group', 'aria-label': 'Actions' },
-        this.holdButton, this.moveButton, this.permButton, this.removeButton),
+        this.lowerHandButton, this.holdButton, this.moveButton, this.permButton, this.removeButton),
       h('div', { class: 'table-wrap' }, this.table),
       this.noTracks);
   }
@@ -64,6 +67,10 @@ export class ParticipantCard {
     this.qualityEl.className = `chip quality-${p.connection_quality}`;
     this.speakingEl.hidden = !speaking;
     this.el.classList.toggle('speaking', speaking);
+    const hand = p.hand_raised === true;
+    this.handEl.hidden = !hand;
+    this.el.classList.toggle('hand-raised', hand);
+    setText(this.handEl, hand && p.hand_raised_at ? `✋ Hand raised ${formatTime(p.hand_raised_at)}` : '✋ Hand raised');
 
     const up = sum(p.tracks.map((t) => t.stats?.bitrate_bps));
     const down = sum(p.subscriptions.map((s) => s.stats?.bitrate_bps));
@@ -77,6 +84,8 @@ export class ParticipantCard {
 
     const live = p.state !== 'disconnected';
     for (const b of [this.holdButton, this.moveButton, this.permButton, this.removeButton]) b.hidden = !live;
+    this.lowerHandButton.hidden = !live || !hand;
+    this.lowerHandButton.setAttribute('aria-label', `Lower ${name}'s hand`);
     const held = p.state === 'on_hold';
     setText(this.holdButton, held ? 'Resume' : 'Hold');
     this.holdButton.setAttribute('aria-label', held ? `Resume ${name}` : `Put ${name} on hold`);

@@ -82,10 +82,15 @@ export class RoomView {
     const inCall = participants.filter((p) => !WAITING.has(p.state));
     const waiting = participants.filter((p) => WAITING.has(p.state));
     const speakerName = displayName(participants.find((p) => p.identity === speaker) ?? { identity: speaker ?? '' });
+    // Hands in the order they went up: who asked first is answered first.
+    const hands = inCall.filter((p) => p.hand_raised)
+      .sort((a, b) => (a.hand_raised_at ?? '').localeCompare(b.hand_raised_at ?? ''))
+      .map(displayName);
     setText(this.summary, [
       `${inCall.filter((p) => p.state !== 'disconnected').length} in the call`,
       `${waiting.filter((p) => p.state === 'lobby').length} waiting`,
       speaker ? `speaking: ${speakerName}` : 'nobody speaking',
+      hands.length ? `✋ ${hands.join(', ')}` : null,
       room ? `open since ${formatTime(room.created_at)}` : null,
     ].filter(Boolean).join(' · '));
 
@@ -171,7 +176,7 @@ function describe(e, nameOf) {
     case 'participant_joined': return `${who} joined`;
     case 'participant_left': return `${who} left (${d.reason ?? 'unknown'})`;
     case 'participant_state_changed': return `${who} is ${String(d.state ?? '').replace('_', ' ')}${d.by ? ` (by ${d.by})` : ''}`;
-    case 'participant_updated': return `${who} was updated`;
+    case 'participant_updated': return d.hand_raised ? `${who} raised a hand` : `${who} was updated`;
     case 'track_published': return `${who} published ${d.source ?? d.kind ?? 'a track'}`;
     case 'track_unpublished': return `${who} stopped ${d.source ?? 'a track'}`;
     case 'track_muted': return `${who}: a track was muted${d.by ? ` by ${d.by}` : ''}`;

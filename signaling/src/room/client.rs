@@ -73,6 +73,8 @@ impl Room {
                 }
                 self.send_data(Some(sid), payload, &to);
             }
+            // No permission needed: raising a hand is how someone who may not publish asks to.
+            ClientMessage::SetHandRaised { raised } => self.set_hand_raised(sid, raised),
             ClientMessage::Moderate(req) => {
                 if !p.member.permissions.room_admin {
                     return self.deny(sid, "moderation needs the room_admin permission");
@@ -118,6 +120,9 @@ impl Room {
             "move" => AdminOp::Move { identity, to_room: req.to_room.unwrap_or_default() },
             "admit" => AdminOp::Admit(identity),
             "deny" => AdminOp::Deny(identity),
+            "lower_hand" => {
+                AdminOp::UpdateParticipant(identity, ParticipantPatch { hand_raised: Some(false), ..Default::default() })
+            }
             "update_permissions" => match req.permissions {
                 Some(p) => AdminOp::UpdateParticipant(identity, ParticipantPatch { permissions: Some(p), ..Default::default() }),
                 None => return self.send_to(sid, ServerMessage::error(ErrorCode::InvalidMessage, "update_permissions needs permissions")),

@@ -85,6 +85,7 @@ impl Room {
             quality: None,
             retired: Default::default(),
             leg_base: Default::default(),
+            hand_raised_at: None,
         };
         if let Some(by) = from_lobby {
             info!(room = %self.name, participant = %sid, by, "admitted from the lobby");
@@ -268,6 +269,8 @@ impl Room {
         // A new leg starts here: its duration and traffic count from now.
         p.member.since = Instant::now();
         p.leg_base = p.traffic();
+        // A raised hand was a question to the old room.
+        p.hand_raised_at = None;
         let identity: Identity = p.member.identity.clone();
         if let Some(old) = self.find(&identity.0) {
             let notice = ServerMessage::Removed { reason: DisconnectReason::Replaced.as_str().into() };

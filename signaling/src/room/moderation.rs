@@ -152,6 +152,8 @@ impl Room {
             tracks: vec![],
             subscriptions: vec![],
             connection_quality: "unknown",
+            hand_raised: false,
+            hand_raised_at: None,
         }));
         views
     }
@@ -301,6 +303,9 @@ impl Room {
     }
 
     fn update_participant(&mut self, identity: &str, patch: ParticipantPatch) -> Result<ParticipantView, AdminError> {
+        if patch.hand_raised == Some(true) {
+            return Err(AdminError::Invalid("only the participant can raise its hand; send hand_raised: false to lower it".into()));
+        }
         let sid = self.participant_sid(identity)?;
         let p = self.participants.get_mut(&sid).ok_or_else(|| AdminError::ParticipantNotFound(identity.into()))?;
         if let Some(name) = patch.name {
@@ -312,13 +317,33 @@ impl Room {
         if let Some(metadata) = patch.metadata {
             p.member.metadata = metadata;
         }
+        if patch.hand_raised == Some(false) {
+            p.hand_raised_at = None;
+        }
         if let Some(perms) = patch.permissions {
             let old = std::mem::replace(&mut p.member.permissions, perms.clone());
             self.apply_permission_change(&sid, &old, &perms);
         }
-        self.announce_update(&sid);
-        self.emit(EventKind::ParticipantUpdated, Some(identity), serde_json::to_value(self.view_of(&sid)?).unwrap_or_default());
-        self.view_of(&sid)
+        self.participant_changed(&sid)
+    }
+
+    /// Raises or lowers a participant's hand (its own `set_hand_raised`); a no-op when unchanged.
+    pub(super) fn set_hand_raised(&mut self, sid: &ParticipantSid, raised: bool) {
+        let Some(p) = self.participants.get_mut(sid) else { return };
+        if p.hand_raised_at.is_some() == raised {
+            return;
+        }
+        p.hand_raised_at = raised.then(|| humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string());
+        info!(room = %self.name, participant = %sid, raised, "hand changed");
+        let _ = self.participant_changed(sid);
+    }
+
+    /// Tells the room and the event stream that a participant changed, and returns its view.
+    fn participant_changed(&mut self, sid: &ParticipantSid) -> Result<ParticipantView, AdminError> {
+        self.announce_update(sid);
+        let view = self.view_of(sid)?;
+        self.emit(EventKind::ParticipantUpdated, Some(&view.identity), serde_json::to_value(&view).unwrap_or_default());
+        Ok(view)
     }
 
     /// Makes a permission change take effect at once: tracks withdrawn or republished,

@@ -26,6 +26,9 @@ pub(crate) struct UpdateParticipant {
     /// New permissions; replace the old ones at once.
     #[schema(value_type = Option<PermissionsSchema>)]
     permissions: Option<Permissions>,
+    /// `false` lowers the participant's raised hand (only the participant raises it: `true` is
+    /// refused with 422).
+    hand_raised: Option<bool>,
 }
 
 /// Options of `DELETE …/participants/{identity}`.
@@ -85,7 +88,12 @@ pub(crate) async fn update(
     Path((room, identity)): Path<(String, String)>,
     Json(body): Json<UpdateParticipant>,
 ) -> Result<Json<ParticipantView>, ApiError> {
-    let patch = ParticipantPatch { name: body.name, metadata: body.metadata, permissions: body.permissions };
+    let patch = ParticipantPatch {
+        name: body.name,
+        metadata: body.metadata,
+        permissions: body.permissions,
+        hand_raised: body.hand_raised,
+    };
     expect_participant(run(&state, &room, AdminOp::UpdateParticipant(identity, patch), &caller).await?).map(Json)
 }
 

@@ -205,6 +205,11 @@ pub(crate) struct ParticipantSchema {
     /// Tracks it receives.
     subscriptions: Vec<SubscriptionSchema>,
     connection_quality: ConnectionQuality,
+    /// Its hand is raised (it asks to speak).
+    hand_raised: bool,
+    /// When the hand went up (RFC 3339 UTC); absent while lowered.
+    #[schema(format = DateTime)]
+    hand_raised_at: Option<String>,
 }
 
 /// `{"rooms": [...]}`
