@@ -76,19 +76,21 @@ impl Room {
             MediaKind::Audio => "microphone".into(),
             MediaKind::Video => "camera".into(),
         });
+        // A moderator's mute of this source outlives the track it was applied to.
+        let locked_by = self.mute_locks.get(&(p.member.identity.0.clone(), source_name.clone())).cloned();
         let track = Track {
             sid: TrackSid(random_sid("TR")),
             source_id: source,
             kind,
             source: source_name,
             mime_type,
-            muted: false,
-            muted_by: None,
+            muted: locked_by.is_some(),
+            muted_by: locked_by.clone(),
             unmute_requested: false,
             meter: Default::default(),
         };
         let allowed = p.member.permissions.may_publish(&track.source);
-        if !allowed || p.state == CallState::OnHold {
+        if !allowed || p.state == CallState::OnHold || locked_by.is_some() {
             // Held back at the source: nothing flows until permission or resume.
             self.inner.media.send(MediaCommand::SetSourceMuted { source, muted: true });
         }
@@ -101,5 +103,12 @@ impl Room {
         self.sources.insert(source, (sid.clone(), track.sid.clone()));
         info!(room = %self.name, participant = %sid, track = %track.sid, kind = kind.as_str(), "track published");
         self.offer_track(&sid, &track);
+        if let Some(by) = locked_by {
+            info!(room = %self.name, participant = %sid, track = %track.sid, by, "track starts muted: a moderator muted this source");
+            let msg = ServerMessage::TrackMuted { participant: sid.clone(), track: track.sid.clone(), muted: true, by: Some(by.clone()) };
+            self.send_to(&sid, msg);
+            let identity = self.participants.get(&sid).map(|p| p.member.identity.0.clone());
+            self.emit(EventKind::TrackMuted, identity.as_deref(), serde_json::json!({ "track": track.sid, "by": by }));
+        }
     }
 }

@@ -269,8 +269,13 @@ impl Room {
         // A new leg starts here: its duration and traffic count from now.
         p.member.since = Instant::now();
         p.leg_base = p.traffic();
-        // A raised hand was a question to the old room.
+        // A raised hand was a question to the old room; a moderator's mutes follow the person.
         p.hand_raised_at = None;
+        for t in p.tracks.values() {
+            if let Some(by) = &t.muted_by {
+                self.mute_locks.insert((p.member.identity.0.clone(), t.source.clone()), by.clone());
+            }
+        }
         let identity: Identity = p.member.identity.clone();
         if let Some(old) = self.find(&identity.0) {
             let notice = ServerMessage::Removed { reason: DisconnectReason::Replaced.as_str().into() };

@@ -94,6 +94,10 @@ pub(crate) struct Room {
     sources: HashMap<SourceId, (ParticipantSid, TrackSid)>,
     /// Media peer → owner, for media events.
     peers: HashMap<PeerId, ParticipantSid>,
+    /// Moderator mutes by (identity, source) → moderator: a track the identity publishes from
+    /// that source later (after a rejoin, a reload, a new device) starts muted and locked, until
+    /// a moderator's unmute takes effect.
+    mute_locks: HashMap<(String, String), String>,
     empty_since: Option<Instant>,
     ended: bool,
     started: Instant,
@@ -116,6 +120,7 @@ impl Room {
             revoked_tokens: HashSet::new(),
             sources: HashMap::new(),
             peers: HashMap::new(),
+            mute_locks: HashMap::new(),
             empty_since: Some(Instant::now()),
             ended: false,
             started: Instant::now(),

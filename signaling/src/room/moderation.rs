@@ -266,6 +266,12 @@ impl Room {
             self.inner.media.send(MediaCommand::SetSourceMuted { source: t.source_id, muted });
         }
         let identity = p.member.identity.0.clone();
+        let lock = (identity.clone(), t.source.clone());
+        match (&t.muted_by, muted) {
+            (Some(by), _) => _ = self.mute_locks.insert(lock, by.clone()),
+            (None, false) => _ = self.mute_locks.remove(&lock),
+            (None, true) => {}
+        }
         let msg = ServerMessage::TrackMuted { participant: sid.clone(), track: track.clone(), muted, by: by.map(str::to_owned) };
         self.broadcast(None, msg);
         let kind = if muted { EventKind::TrackMuted } else { EventKind::TrackUnmuted };

@@ -126,7 +126,10 @@ pub fn check_media_from(
             .iter()
             .filter(|t| t.stream_id == publisher.sid() && t.kind == kind)
             .count();
-        ensure!(n == 1, "{who}: expected 1 {kind} track, found {n}: {tracks:#?}");
+        ensure!(
+            n == 1,
+            "{who}: expected 1 {kind} track, found {n}: {tracks:#?}"
+        );
         let t = track_from(tracks, publisher.sid(), kind).unwrap();
         let published = match publisher.published_track(kind) {
             Some(p) => p,
@@ -136,7 +139,11 @@ pub fn check_media_from(
             MediaKind::Audio => MIN_AUDIO_PACKETS,
             MediaKind::Video => MIN_VIDEO_PACKETS,
         };
-        ensure!(t.packets >= min, "{who}: {kind}: only {} packets: {t:#?}", t.packets);
+        ensure!(
+            t.packets >= min,
+            "{who}: {kind}: only {} packets: {t:#?}",
+            t.packets
+        );
         ensure!(
             t.ssrcs_seen.len() == 1,
             "{who}: {kind}: several SSRCs in one track: {t:#?}"
@@ -360,10 +367,7 @@ pub async fn ensure_growing(
     timeout: Duration,
 ) -> Result<()> {
     let ok = wait_until(timeout, || async {
-        counters
-            .iter()
-            .zip(base)
-            .all(|((_, f), b)| f() >= b + min)
+        counters.iter().zip(base).all(|((_, f), b)| f() >= b + min)
     })
     .await;
     if !ok {
@@ -476,7 +480,11 @@ impl AdminApi {
             .send()
             .await
             .context("GET /api/v1/events")?;
-        ensure!(resp.status().is_success(), "GET /api/v1/events: {}", resp.status());
+        ensure!(
+            resp.status().is_success(),
+            "GET /api/v1/events: {}",
+            resp.status()
+        );
         let deadline = tokio::time::Instant::now() + timeout;
         let (mut buf, mut events) = (String::new(), Vec::new());
         loop {
@@ -489,13 +497,20 @@ impl AdminApi {
                     match field {
                         "id" => id = Some(value.parse::<u64>().context("numeric event id")?),
                         "event" => ty = Some(value.to_owned()),
-                        "data" => data = Some(serde_json::from_str::<Value>(value).context("JSON event data")?),
+                        "data" => {
+                            data = Some(
+                                serde_json::from_str::<Value>(value).context("JSON event data")?,
+                            )
+                        }
                         _ => {} // keep-alive comments
                     }
                 }
-                let (Some(id), Some(ty), Some(data)) = (id, ty, data) else { continue };
+                let (Some(id), Some(ty), Some(data)) = (id, ty, data) else {
+                    continue;
+                };
                 ensure!(
-                    data.get("seq").and_then(Value::as_u64) == Some(id) && msg_type(&data) == Some(ty.as_str()),
+                    data.get("seq").and_then(Value::as_u64) == Some(id)
+                        && msg_type(&data) == Some(ty.as_str()),
                     "event frame id/event lines disagree with its JSON: {frame}"
                 );
                 events.push(data);
@@ -504,10 +519,14 @@ impl AdminApi {
                 }
             }
             match tokio::time::timeout_at(deadline, resp.chunk()).await {
-                Ok(Ok(Some(bytes))) => buf.push_str(std::str::from_utf8(&bytes).context("UTF-8 events")?),
+                Ok(Ok(Some(bytes))) => {
+                    buf.push_str(std::str::from_utf8(&bytes).context("UTF-8 events")?)
+                }
                 Ok(Ok(None)) => bail!("the event stream ended; events so far: {events:#?}"),
                 Ok(Err(e)) => bail!("the event stream failed: {e}; events so far: {events:#?}"),
-                Err(_) => bail!("condition on the event stream not met within {timeout:?}; events: {events:#?}"),
+                Err(_) => bail!(
+                    "condition on the event stream not met within {timeout:?}; events: {events:#?}"
+                ),
             }
         }
     }
