@@ -17,6 +17,7 @@ pub mod rewrite;
 mod runtime;
 mod shard;
 mod stats;
+mod udp_batch;
 
 pub use api::{AudioLevel, MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind};
 pub use config::MediaConfig;

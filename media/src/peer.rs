@@ -9,7 +9,10 @@ use crate::shard::RouteId;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::{Registry, Slot};
+use rtc::interceptor::{
+    NackGeneratorBuilder, NackResponderBuilder, ReceiverReportBuilder, Registry, SenderReportBuilder, Slot,
+    TwccReceiverBuilder,
+};
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
@@ -123,10 +126,31 @@ fn media_engine() -> Result<MediaEngine, RtcError> {
 /// RFC 6464 client-to-mixer audio level header extension.
 pub(crate) const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
-/// Builds an ICE-lite PeerConnection with credentials `ufrag`/`pwd` and a host candidate for each
-/// of `candidates` (the shard's socket as advertised), followed by the end-of-gathering marker.
+/// The interceptors a peer of `role` needs, in rtc's slots. Every forwarded packet is moved
+/// through each one's queue, so a peer gets only what its direction uses:
+/// - publisher (we receive): NACK generator (ask for lost packets), receiver reports, and
+///   transport-wide CC feedback (the browser's send-side bandwidth estimate needs it);
+/// - subscriber (we send): NACK responder (retransmit from its buffer), sender reports (RTT and
+///   lip sync), and our tap that hands PLI/FIR/RR to the shard.
+fn interceptors(role: PeerRole) -> Registry {
+    match role {
+        PeerRole::Publisher => Registry::new()
+            .with(Slot::NackGenerator, NackGeneratorBuilder::new().build())
+            .with(Slot::ReceiverReport, ReceiverReportBuilder::new().build())
+            .with(Slot::TwccReceiver, TwccReceiverBuilder::new().build()),
+        PeerRole::Subscriber => Registry::new()
+            .with(Slot::NackResponder, NackResponderBuilder::new().build())
+            .with(Slot::SenderReport, SenderReportBuilder::new().build())
+            .with(Slot::from(14_000), KeyframeRequestTap::default()),
+    }
+}
+
+/// Builds an ICE-lite PeerConnection for `role` with credentials `ufrag`/`pwd` and a host
+/// candidate for each of `candidates` (the shard's socket as advertised), followed by the
+/// end-of-gathering marker.
 pub(crate) fn build_pc(
     config: &MediaConfig,
+    role: PeerRole,
     ufrag: String,
     pwd: String,
     candidates: &[SocketAddr],
@@ -145,8 +169,10 @@ pub(crate) fn build_pc(
         )
         .build();
     let mut me = media_engine()?;
-    let registry = register_default_interceptors(Registry::new(), &mut me)?
-        .with(Slot::from(14_000), KeyframeRequestTap::default());
+    // rtc's defaults, for what they negotiate (NACK/PLI feedback, transport-cc, simulcast header
+    // extensions); the chain itself is the role's own.
+    let _ = register_default_interceptors(Registry::new(), &mut me)?;
+    let registry = interceptors(role);
     let mut pc = RTCPeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_setting_engine(setting_engine)

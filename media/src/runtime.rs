@@ -3,7 +3,8 @@
 //! The thread owns the socket and the shard; signalling reaches it through an unbounded command
 //! channel ([`MediaHandle`]) and hears back through an event channel. The loop waits on the
 //! socket, the shard's earliest timer and the command channel; after each wake it sends what the
-//! shard queued. A full send buffer drops the datagram (counted), never blocks the loop.
+//! shard queued, batched into `sendmmsg` calls (`udp_batch`). A full send buffer drops the
+//! datagram (counted), never blocks the loop.
 
 use crate::api::{MediaCommand, MediaEvent};
 use crate::config::MediaConfig;
@@ -122,6 +123,7 @@ async fn run(
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let mut buf = vec![0u8; 2048];
+    let mut outgoing: Vec<crate::shard::Transmit> = Vec::with_capacity(crate::udp_batch::BATCH);
     loop {
         let deadline = shard.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
@@ -150,13 +152,15 @@ async fn run(
             },
             _ = tokio::time::sleep_until(deadline.into()) => shard.handle_timeout(Instant::now()),
         }
-        while let Some(t) = shard.poll_transmit() {
-            if let Err(e) = socket.try_send_to(&t.payload, t.to) {
-                MediaCounters::add(&shard.counters().dropped_send_buffer, 1);
-                if e.kind() != io::ErrorKind::WouldBlock {
-                    tracing::debug!(to = %t.to, error = %e, "send failed");
-                }
+        loop {
+            outgoing.extend(std::iter::from_fn(|| shard.poll_transmit()).take(crate::udp_batch::BATCH));
+            if outgoing.is_empty() {
+                break;
             }
+            let sent = crate::udp_batch::send_batch(&socket, &outgoing);
+            MediaCounters::add(&shard.counters().dropped_send_buffer, sent.dropped as u64);
+            MediaCounters::add(&shard.counters().send_calls, sent.calls as u64);
+            outgoing.clear();
         }
         while let Some(ev) = shard.poll_event() {
             if events.send(ev).is_err() {

@@ -23,10 +23,12 @@ pub struct MediaCounters {
     pub dropped_write_error: AtomicU64,
     /// Datagram from an unknown address or with an unknown ufrag.
     pub dropped_unrouted: AtomicU64,
-    /// The socket's send buffer was full.
+    /// The datagram could not be sent: send buffer full, or an error for its destination.
     pub dropped_send_buffer: AtomicU64,
     /// Keyframe requests received from subscribers.
     pub keyframe_requests_received: AtomicU64,
+    /// `sendmmsg` calls made (datagrams sent ÷ this = the average batch).
+    pub send_calls: AtomicU64,
     /// PLIs sent to publishers.
     pub plis_sent: AtomicU64,
 }

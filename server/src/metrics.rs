@@ -36,6 +36,8 @@ pub mod names {
     pub const NACKS: &str = "switchboard_nacks_total";
     /// Counter by `direction`: PLI/FIR keyframe requests.
     pub const KEYFRAME_REQUESTS: &str = "switchboard_keyframe_requests_total";
+    /// Counter: `sendmmsg` system calls of the media shard (forwarded packets ÷ this = batch size).
+    pub const MEDIA_SEND_CALLS: &str = "switchboard_media_send_calls_total";
     /// Histogram: seconds from joining to connected media.
     pub const JOIN_LATENCY: &str = "switchboard_join_latency_seconds";
     /// Counter by `direction` and `type`: WebSocket messages.
@@ -63,6 +65,7 @@ pub(crate) struct Metrics {
     packets_dropped: IntCounterVec,
     nacks: IntCounterVec,
     keyframe_requests: IntCounterVec,
+    media_send_calls: IntCounter,
     join_latency: Histogram,
     ws_messages: IntCounterVec,
     api_requests: IntCounterVec,
@@ -119,6 +122,7 @@ impl Metrics {
             packets_dropped: counter_vec(&r, PACKETS_DROPPED, "RTP packets not forwarded, by reason", &["reason"]),
             nacks: counter_vec(&r, NACKS, "NACKs sent to publishers and received from subscribers", &["direction"]),
             keyframe_requests: counter_vec(&r, KEYFRAME_REQUESTS, "PLI/FIR keyframe requests", &["direction"]),
+            media_send_calls: counter(&r, MEDIA_SEND_CALLS, "sendmmsg system calls of the media shard"),
             join_latency: register(&r, Histogram::with_opts(join_latency).expect("static metric")),
             ws_messages: counter_vec(&r, WS_MESSAGES, "WebSocket messages by direction and type", &["direction", "type"]),
             api_requests: counter_vec(&r, API_REQUESTS, "HTTP API requests by route and status", &["route", "status"]),
@@ -157,6 +161,7 @@ impl Metrics {
         sync_atomic(&self.bytes_forwarded, &m.bytes_forwarded);
         sync_atomic(&self.keyframe_requests.with_label_values(&["received"]), &m.keyframe_requests_received);
         sync_atomic(&self.keyframe_requests.with_label_values(&["sent"]), &m.plis_sent);
+        sync_atomic(&self.media_send_calls, &m.send_calls);
         for (reason, value) in m.dropped_by_reason() {
             sync(&self.packets_dropped.with_label_values(&[reason]), value);
         }
@@ -195,6 +200,7 @@ mod tests {
             names::PACKETS_DROPPED,
             names::NACKS,
             names::KEYFRAME_REQUESTS,
+            names::MEDIA_SEND_CALLS,
             names::JOIN_LATENCY,
             names::WS_MESSAGES,
             names::API_REQUESTS,

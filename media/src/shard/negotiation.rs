@@ -9,7 +9,7 @@ impl Shard {
         }
         let (ufrag, pwd) = ice_credentials();
         // The client's address family is not known yet: advertise every candidate.
-        match build_pc(&self.config, ufrag.clone(), pwd, &self.candidates, now) {
+        match build_pc(&self.config, role, ufrag.clone(), pwd, &self.candidates, now) {
             Ok(pc) => {
                 self.demux.register_ufrag(ufrag, id);
                 self.peers.insert(id, Peer::new(role, pc));
