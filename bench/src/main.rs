@@ -4,11 +4,13 @@
 //! ```text
 //! loadgen run <smoke|webinar|meetings|large|fanout> [--url U] [--api-key K --api-secret S]
 //!             [--server-pid PID] [--out FILE] [overrides…]
+//! loadgen churn --server-pid PID [--idle 100] [--cycles 1000] [--out FILE]
 //! loadgen render --results bench/results --doc docs/benchmarks.md
 //! ```
 //! `bench/run` is the normal entry point: it builds, isolates and pins everything. See
 //! docs/benchmarks.md for what every number means.
 
+mod churn;
 mod hist;
 mod janus;
 mod peer;
@@ -40,6 +42,8 @@ struct Cli {
 enum Command {
     /// Run a scenario against a running server and print (and optionally write) the report.
     Run(Box<RunArgs>),
+    /// Memory per idle participant, and memory across join/receive/leave cycles (see churn.rs).
+    Churn(Box<churn::ChurnArgs>),
     /// Print a one-line summary of a report and exit 1 unless it shows forwarded packets, no
     /// errors, and (when given) loss and p99 latency within the limits.
     Check {
@@ -166,16 +170,7 @@ struct Plan {
 }
 
 fn plan(a: &RunArgs) -> Result<Plan> {
-    let camera = Traffic {
-        audio: true,
-        audio_payload_bytes: 100,
-        video: true,
-        video_pps: 90,
-        video_packets_per_frame: 3,
-        video_payload_bytes: 1000,
-        pacing: Pacing::Frames,
-        keyframe_interval_ms: 2000,
-    };
+    let camera = Traffic::camera();
     let (rooms, room_size, publishers, mut traffic, duration, warmup) = match a.scenario {
         Scenario::Smoke => (1, 3, 3, camera, 5.0, 1.0),
         Scenario::Webinar => (1, 51, 1, camera, 20.0, 3.0),
@@ -655,6 +650,16 @@ async fn main() -> Result<()> {
             println!("{text}");
             // Peer drivers may still be winding down: exit without waiting for them.
             std::process::exit(0);
+        }
+        Command::Churn(a) => {
+            let out = a.out.clone();
+            let report = churn::run(*a).await?;
+            let text = serde_json::to_string_pretty(&report)?;
+            if let Some(path) = out {
+                std::fs::write(&path, format!("{text}\n")).with_context(|| format!("writing {path}"))?;
+            }
+            println!("{text}");
+            std::process::exit(i32::from(report["error_count"] != 0));
         }
         Command::Render { results, doc } => render::render(&results, &doc),
         Command::Check {

@@ -99,6 +99,21 @@ pub struct Traffic {
 }
 
 impl Traffic {
+    /// A camera: Opus 50 packets/s × 100 bytes and VP8 30 frames/s × 3 packets × 1,000 bytes,
+    /// each frame's packets back to back, a keyframe every 2 s.
+    pub fn camera() -> Traffic {
+        Traffic {
+            audio: true,
+            audio_payload_bytes: 100,
+            video: true,
+            video_pps: 90,
+            video_packets_per_frame: 3,
+            video_payload_bytes: 1000,
+            pacing: Pacing::Frames,
+            keyframe_interval_ms: 2000,
+        }
+    }
+
     /// Published tracks per publisher.
     pub fn tracks(&self) -> usize {
         usize::from(self.audio) + usize::from(self.video)

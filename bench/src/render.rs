@@ -78,6 +78,9 @@ pub fn table(results_dir: &str) -> Result<String> {
         }
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
             .with_context(|| format!("parsing {}", path.display()))?;
+        if v.get("churn").is_some() {
+            continue; // a memory report (loadgen churn), quoted in the prose instead
+        }
         let name = v["scenario"].as_str().unwrap_or("?").to_owned();
         rows.push((order(&name), v));
     }
