@@ -5,7 +5,7 @@ use crate::keyframe::vp8_keyframe_size;
 
 impl Shard {
     /// Sends one RTP packet of `source_id` to every ready route.
-    pub(super) fn forward(&mut self, now: Instant, source_id: SourceId, packet: rtc::rtp::Packet) {
+    pub(super) fn forward(&mut self, now: Instant, source_id: SourceId, mut packet: rtc::rtp::Packet) {
         let counters = &self.counters;
         MediaCounters::add(&counters.packets_received, 1);
         let Some(source) = self.sources.get_mut(&source_id) else { return };
@@ -29,6 +29,11 @@ impl Shard {
                 source.frame_size = vp8_keyframe_size(&source.codec.mime_type, &packet.payload).or(source.frame_size);
             }
         }
+        // Extension ids are negotiated per leg; we negotiate none, so none may go out. Stripped
+        // once here, so the per-route clone below copies no extension list.
+        packet.header.extension = false;
+        packet.header.extensions = Vec::new();
+        packet.header.extension_profile = 0;
         for rid in &source.routes {
             let Some(route) = self.routes.get_mut(rid) else { continue };
             let Some(peer) = self.peers.get_mut(&route.subscriber) else { continue };
@@ -56,10 +61,6 @@ impl Shard {
             out.header.payload_type = pt;
             out.header.sequence_number = seq;
             out.header.timestamp = ts;
-            // Extension ids are negotiated per leg; we negotiate none, so none may go out.
-            out.header.extension = false;
-            out.header.extensions.clear();
-            out.header.extension_profile = 0;
             let len = out.payload.len() as u64;
             route.last_forwarded = Some(now);
             let written = peer.pc.rtp_sender(route.sender).map(|mut s| s.write_rtp(now, out));
