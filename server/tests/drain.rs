@@ -88,19 +88,7 @@ async fn sigterm_drains_then_disconnects_with_server_shutdown_and_exits_zero() {
         assert!(sent.elapsed() < Duration::from_secs(1), "readyz still ready 1 s after SIGTERM");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // A new join is refused with a clear code.
-    let refused = TestParticipant::join(&base, &token("call", "carol")).await;
-    let err = format!("{:#}", refused.err().expect("joins are refused while draining"));
-    assert!(err.contains("server_draining"), "{err}");
-    // Participants were told, and the call keeps flowing until the deadline.
-    for p in [&alice, &bob] {
-        p.wait_for_message(|m| m["type"] == "going_away" && m["deadline_s"] == 4, Duration::from_secs(2))
-            .await
-            .expect("going_away announced");
-    }
-    let before = received_packets(&bob);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(received_packets(&bob) > before + 20, "media still flows during the drain");
+    draining_as_announced(&base, [&alice, &bob], 4).await;
     // At the deadline everyone is disconnected with server_shutdown and the process exits 0.
     for p in [&alice, &bob] {
         p.wait_for_message(|m| m["type"] == "removed" && m["reason"] == "server_shutdown", Duration::from_secs(8))
@@ -135,6 +123,22 @@ async fn sigterm_drains_then_disconnects_with_server_shutdown_and_exits_zero() {
     }
     again.kill().await.ok();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// While draining: a new join is refused with a clear code, the participants were told
+/// `going_away` with the deadline, and the call keeps flowing.
+async fn draining_as_announced(base: &str, participants: [&TestParticipant; 2], deadline_s: u64) {
+    let refused = TestParticipant::join(base, &token("call", "carol")).await;
+    let err = format!("{:#}", refused.err().expect("joins are refused while draining"));
+    assert!(err.contains("server_draining"), "{err}");
+    for p in participants {
+        p.wait_for_message(|m| m["type"] == "going_away" && m["deadline_s"] == deadline_s, Duration::from_secs(2))
+            .await
+            .expect("going_away announced");
+    }
+    let before = received_packets(participants[1]);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(received_packets(participants[1]) > before + 20, "media still flows during the drain");
 }
 
 /// Waits until media flows both ways between two publishers.
@@ -188,17 +192,7 @@ async fn an_admin_call_drains_and_the_server_exits_once_the_rooms_are_empty() {
     assert_eq!(shown["drain"], started["drain"], "{shown}");
 
     assert_eq!(status(&format!("{base}/readyz")).await, Some(503), "readiness drops at once");
-    let refused = TestParticipant::join(&base, &token("call", "carol")).await;
-    let err = format!("{:#}", refused.err().expect("joins are refused while draining"));
-    assert!(err.contains("server_draining"), "{err}");
-    for p in [&alice, &bob] {
-        p.wait_for_message(|m| m["type"] == "going_away" && m["deadline_s"] == 30, Duration::from_secs(2))
-            .await
-            .expect("going_away announced");
-    }
-    let before = received_packets(&bob);
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(received_packets(&bob) > before + 20, "media still flows during the drain");
+    draining_as_announced(&base, [&alice, &bob], 30).await;
 
     // The call ends by itself: the server does not wait for the deadline.
     alice.leave().await.expect("alice leaves");

@@ -133,11 +133,13 @@ impl Room {
             .ok_or_else(|| AdminError::ParticipantNotFound(identity.into()))
     }
 
-    /// Participants, lobby members and unexpired invitees.
+    /// Participants (oldest first), lobby members and unexpired invitees.
     fn all_views(&mut self) -> Vec<ParticipantView> {
         let now = unix_now();
         self.invites.retain(|_, i| i.expires_at > now);
         let mut views: Vec<ParticipantView> = self.participants.values().map(Participant::view).collect();
+        // In joining order (then by identity), not the map's: lists and tables stay put.
+        views.sort_by(|a, b| (&a.joined_at, &a.identity).cmp(&(&b.joined_at, &b.identity)));
         views.extend(self.lobby.iter().map(|m| m.view(CallState::Lobby, None, vec![], vec![], None)));
         views.extend(self.invites.iter().map(|(identity, invite)| ParticipantView {
             sid: String::new(),
