@@ -293,6 +293,8 @@ async fn run(a: RunArgs) -> Result<Value> {
         }
     };
     let is_sb = janus.is_none();
+    // The server's RSS before anyone joins: the baseline of the per-participant figure.
+    let rss_start = a.server_pid.map(sys::process_rss_kib).transpose()?;
 
     let tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
     let room_name = |r: usize| format!("bench-{label}-{tag}-{r}");
@@ -586,6 +588,9 @@ async fn run(a: RunArgs) -> Result<Value> {
             "cpu_us_per_delivered_packet": server_cpu.filter(|_| received > 0).map(|c| round2(c * 1e6 / received as f64)),
             "rss_mb": rss.map(|(r, _)| round1(r as f64 / 1024.0)),
             "peak_rss_mb": rss.map(|(_, h)| round1(h as f64 / 1024.0)),
+            // Growth over the empty server, per participant, with media flowing.
+            "rss_kib_per_active_participant": rss.zip(rss_start).filter(|_| !peers.is_empty())
+                .map(|((end, _), (start, _))| round1(end.saturating_sub(start) as f64 / peers.len() as f64)),
             "packets_dropped": sys::metric_deltas(&m0, &m1, "switchboard_packets_dropped_total"),
             "nacks": sys::metric_deltas(&m0, &m1, "switchboard_nacks_total"),
             "keyframe_requests": sys::metric_deltas(&m0, &m1, "switchboard_keyframe_requests_total"),
