@@ -14,6 +14,7 @@ mod churn;
 mod hist;
 mod janus;
 mod peer;
+mod plot;
 mod render;
 mod sys;
 

@@ -1,5 +1,6 @@
 //! The results table of docs/benchmarks.md, rendered from bench/results/*.json between the
-//! markers `<!-- results:begin -->` and `<!-- results:end -->` (appended when missing).
+//! markers `<!-- results:begin -->` and `<!-- results:end -->` (appended when missing), and the
+//! figure beside it (`docs/benchmarks.svg`, see plot.rs).
 
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -136,5 +137,8 @@ pub fn render(results_dir: &str, doc: &str) -> Result<()> {
         _ => format!("{text}\n{section}\n"),
     };
     std::fs::write(doc, new).with_context(|| format!("writing {doc}"))?;
+    // The figure lives next to the document, as `<doc stem>.svg`.
+    let figure = std::path::Path::new(doc).with_extension("svg");
+    std::fs::write(&figure, crate::plot::svg(results_dir)?).with_context(|| format!("writing {}", figure.display()))?;
     Ok(())
 }
