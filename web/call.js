@@ -204,6 +204,8 @@ export class Call {
     this.view.joined(s.room);
     this.view.ownName(s.name);
     for (const p of msg.participants) this.addParticipant(p);
+    // Before any await: our own updates may arrive while we set up media.
+    this.data.entered();
 
     s.subscriber = new RTCPeerConnection(PC_CONFIG);
     s.subscriber.ontrack = (ev) => this.handleRemoteTrack(ev);
@@ -215,7 +217,6 @@ export class Call {
     if (this.finished || this.publisher !== publisher) return; // left or dropped meanwhile
     s.state = 'joined';
     if (this.reconnected()) this.notify({ kind: 'reconnected', text: 'Reconnected', key: 'reconnect' });
-    this.data.entered();
     if (s.timings.firstFrameDecoded === null) this.pollFirstFrame();
   }
 

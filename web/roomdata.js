@@ -9,6 +9,8 @@ export class RoomData {
     this.view = view;
     this.send = send;
     this.notify = notify;
+    /** The hand state we last asked for and the server has not echoed yet (null: none). */
+    this.pendingHand = null;
   }
 
   sendChat(text) {
@@ -19,6 +21,11 @@ export class RoomData {
   /** Raises or lowers our hand; the server tells everyone. */
   setHand(raised) {
     this.showHand(raised);
+    this.requestHand(raised);
+  }
+
+  requestHand(raised) {
+    this.pendingHand = raised;
     this.send({ type: 'set_hand_raised', raised });
   }
 
@@ -29,17 +36,27 @@ export class RoomData {
 
   /** We (re)joined: a reconnection is a new session, so a raised hand is raised again. */
   entered() {
-    if (this.store.handRaised) this.send({ type: 'set_hand_raised', raised: true });
+    this.pendingHand = null;
+    if (this.store.handRaised) this.requestHand(true);
   }
 
   /** A moderator moved us: the server lowered our hand (it was a question to the old room). */
   moved() {
+    this.pendingHand = null;
     this.showHand(false);
   }
 
-  /** Our own `participant_updated`: a moderator may have lowered our hand. */
+  /**
+   * Our own `participant_updated`. While a request of ours is on its way, updates (its echoes,
+   * and others sent before the server saw it) say nothing new; after that, a hand that went down
+   * by itself was lowered by a moderator.
+   */
   ownUpdate(info) {
     const raised = info.hand_raised === true;
+    if (this.pendingHand !== null) {
+      if (raised === this.pendingHand) this.pendingHand = null;
+      return;
+    }
     if (raised === this.store.handRaised) return;
     if (!raised) this.notify({ kind: 'hand', text: 'A moderator lowered your hand', key: 'hand' });
     this.showHand(raised);

@@ -11,6 +11,9 @@ pub const DEV_API_KEY: &str = "devkey";
 /// The development API secret, used when none is configured.
 pub const DEV_API_SECRET: &str = "secret";
 
+/// Longest drain deadline accepted (`drain_timeout_s`): a day.
+pub const MAX_DRAIN_TIMEOUT_S: u64 = 86_400;
+
 /// Server configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -171,6 +174,8 @@ impl Config {
     }
 
     /// Checks what cannot be expressed in types.
+    ///
+    /// `drain_timeout_s` is at most [`MAX_DRAIN_TIMEOUT_S`].
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.is_dev_mode() && (!self.bind.ip().is_loopback() || !self.udp_bind.is_loopback()) {
             return Err(ConfigError::Invalid(format!(
@@ -192,6 +197,12 @@ impl Config {
                      (e.g. https://dash.example.com), or * for any"
                 )));
             }
+        }
+        if self.drain_timeout_s > MAX_DRAIN_TIMEOUT_S {
+            return Err(ConfigError::Invalid(format!(
+                "drain_timeout_s is {}; at most {MAX_DRAIN_TIMEOUT_S} (a day) — and match the pod's terminationGracePeriodSeconds",
+                self.drain_timeout_s
+            )));
         }
         if self.event_retention_s == 0 {
             return Err(ConfigError::Invalid("event_retention_s must be at least 1".into()));
@@ -273,6 +284,13 @@ mod tests {
         }
         let c = Config { event_retention_s: 0, ..Config::default() };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn the_drain_deadline_is_at_most_a_day() {
+        Config { drain_timeout_s: MAX_DRAIN_TIMEOUT_S, ..Config::default() }.validate().unwrap();
+        let err = Config { drain_timeout_s: u64::MAX, ..Config::default() }.validate().unwrap_err();
+        assert!(err.to_string().contains("drain_timeout_s"), "{err}");
     }
 
     #[test]

@@ -41,7 +41,9 @@ impl Drain {
         let now = SystemTime::now();
         let started = DrainStatus {
             started_at: humantime::format_rfc3339_seconds(now).to_string(),
-            deadline_at: humantime::format_rfc3339_seconds(now + timeout).to_string(),
+            // `drain_timeout_s` is at most a day (Config::validate), so this neither overflows
+            // nor leaves humantime's range.
+            deadline_at: humantime::format_rfc3339_seconds(now.checked_add(timeout).unwrap_or(now)).to_string(),
             timeout_s: timeout.as_secs(),
             started_by,
         };

@@ -14,12 +14,13 @@ use common::{
     own_track_sid, received, sample, sent, MEDIA_TIMEOUT,
 };
 use serde_json::{json, Value};
-use switchboard_tests::{MediaKind, TestParticipant};
+use switchboard_tests::{MediaKind, ParticipantConfig, TestParticipant};
 
 const ROOM: &str = "moderation-mute-lock";
 const MODERATOR: &str = "mod";
 
-/// Alice's own audio track from her `track_published`: (sid, muted, muted_by).
+/// Alice's own audio track from her `track_published`: (sid, muted, muted_by), checking that the
+/// server calls it `microphone`.
 async fn own_audio(p: &TestParticipant) -> anyhow::Result<(String, Value, Value)> {
     let sid = own_track_sid(p, MediaKind::Audio).await?;
     let msg = p
@@ -27,6 +28,7 @@ async fn own_audio(p: &TestParticipant) -> anyhow::Result<(String, Value, Value)
         .into_iter()
         .find(|m| m.pointer("/track/sid") == Some(&json!(sid)))
         .context("track_published of the audio track")?;
+    ensure!(msg.pointer("/track/source") == Some(&json!("microphone")), "audio is the microphone: {msg}");
     Ok((
         sid,
         msg.pointer("/track/muted").cloned().unwrap_or_default(),
@@ -48,9 +50,14 @@ async fn a_moderator_mute_survives_a_rejoin_until_a_moderator_unmutes() {
         bob.wait_for(|t| has_media_from(t, &[alice.sid()]), MEDIA_TIMEOUT).await.context("bob receives alice")?;
         moderate(&m, json!({"type": "moderate", "action": "mute", "identity": "alice", "kind": "audio"})).await?;
 
-        // Alice reloads: a new session, a new microphone track.
+        // Alice reloads: a new session, a new microphone track, which she declares as her
+        // "screen" to slip past the lock; the server names audio `microphone` whatever the
+        // client says, and locks by kind anyway.
         alice.drop_abruptly().await;
-        let mut alice = TestParticipant::join(&base, &server.token(ROOM, "alice")).await.context("alice rejoins")?;
+        let renamed = ParticipantConfig { audio_source: Some("screen".into()), ..ParticipantConfig::default() };
+        let mut alice = TestParticipant::join_with(&base, &server.token(ROOM, "alice"), renamed)
+            .await
+            .context("alice rejoins")?;
         alice.publish().await?;
         let (track, muted, by) = own_audio(&alice).await?;
         ensure!(muted == json!(true) && by == json!(MODERATOR), "the new microphone starts muted by {MODERATOR}: {muted} {by}");

@@ -176,7 +176,7 @@ function describe(e, nameOf) {
     case 'participant_joined': return `${who} joined`;
     case 'participant_left': return `${who} left (${d.reason ?? 'unknown'})`;
     case 'participant_state_changed': return `${who} is ${String(d.state ?? '').replace('_', ' ')}${d.by ? ` (by ${d.by})` : ''}`;
-    case 'participant_updated': return d.hand_raised ? `${who} raised a hand` : `${who} was updated`;
+    case 'participant_updated': return `${who} was updated${d.hand_raised ? ' (hand raised)' : ''}`;
     case 'track_published': return `${who} published ${d.source ?? d.kind ?? 'a track'}`;
     case 'track_unpublished': return `${who} stopped ${d.source ?? 'a track'}`;
     case 'track_muted': return `${who}: a track was muted${d.by ? ` by ${d.by}` : ''}`;

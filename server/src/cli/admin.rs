@@ -279,7 +279,9 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<String, Admin
         C::Status(a) => (a.client, Request::get(&["server"], Shape::Server)),
         C::Drain(a) => {
             let mut request = Request::post(&["server", "drain"], Value::Null, Shape::Server);
-            request.query.extend(a.timeout.map(|t| ("timeout_s", t.as_secs().to_string())));
+            // Whole seconds, rounded up: `--timeout 500ms` must not mean "disconnect everyone now".
+            let secs = a.timeout.map(|t| t.as_secs() + u64::from(t.subsec_nanos() > 0));
+            request.query.extend(secs.map(|s| ("timeout_s", s.to_string())));
             (a.client, request)
         }
         C::Participants(a) => {

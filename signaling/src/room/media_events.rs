@@ -71,13 +71,18 @@ impl Room {
     fn on_source_opened(&mut self, source: SourceId, publisher: PeerId, remote_track_id: String, kind: MediaKind, mime_type: String) {
         let Some(sid) = self.peers.get(&publisher).cloned() else { return };
         let Some(p) = self.participants.get_mut(&sid) else { return };
-        let declared = p.declared_sources.get(&remote_track_id).cloned();
-        let source_name = declared.unwrap_or_else(|| match kind {
-            MediaKind::Audio => "microphone".into(),
-            MediaKind::Video => "camera".into(),
-        });
-        // A moderator's mute of this source outlives the track it was applied to.
-        let locked_by = self.mute_locks.get(&(p.member.identity.0.clone(), source_name.clone())).cloned();
+        // The client names its sources, within the protocol's vocabulary and the track's kind:
+        // audio is the microphone, video the camera unless declared the screen. Anything else
+        // would let a track pass `can_publish_sources` under another kind's name.
+        let declared = p.declared_sources.get(&remote_track_id).map(String::as_str);
+        let source_name = match (kind, declared) {
+            (MediaKind::Video, Some("screen")) => "screen",
+            (MediaKind::Video, _) => "camera",
+            (MediaKind::Audio, _) => "microphone",
+        }
+        .to_owned();
+        // A moderator's mute of this kind outlives the track it was applied to.
+        let locked_by = self.mute_locks.get(&(p.member.identity.0.clone(), kind)).cloned();
         let track = Track {
             sid: TrackSid(random_sid("TR")),
             source_id: source,

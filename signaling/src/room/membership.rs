@@ -13,6 +13,8 @@ use switchboard_media::{MediaCommand, PeerRole};
 /// A participant handed from one room to another by a move.
 pub(crate) struct MovedParticipant {
     pub(crate) participant: Participant,
+    /// The moderator mutes that hold on this person (see `Room::mute_locks`).
+    pub(crate) mute_locks: Vec<(MediaKind, String)>,
 }
 
 impl Room {
@@ -256,8 +258,11 @@ impl Room {
         data["reason"] = serde_json::json!(DisconnectReason::Moved);
         data["to_room"] = serde_json::json!(to);
         self.emit(EventKind::ParticipantLeft, Some(&p.member.identity.0), data);
+        let identity = p.member.identity.0.clone();
+        let locked: Vec<MediaKind> = self.mute_locks.keys().filter(|(i, _)| *i == identity).map(|(_, k)| *k).collect();
+        let mute_locks = locked.into_iter().filter_map(|k| self.mute_locks.remove(&(identity.clone(), k)).map(|by| (k, by))).collect();
         let sender = room_sender(&self.inner, &to_room, None);
-        if sender.send(RoomCommand::MoveIn(Box::new(MovedParticipant { participant: p }))).is_err() {
+        if sender.send(RoomCommand::MoveIn(Box::new(MovedParticipant { participant: p, mute_locks }))).is_err() {
             warn!(room = %self.name, to, "destination room closed during a move");
         }
         Ok(view)
@@ -265,16 +270,14 @@ impl Room {
 
     /// Receives a participant moved from another room.
     pub(super) fn move_in(&mut self, moved: MovedParticipant) {
-        let mut p = moved.participant;
+        let MovedParticipant { participant: mut p, mute_locks } = moved;
         // A new leg starts here: its duration and traffic count from now.
         p.member.since = Instant::now();
         p.leg_base = p.traffic();
         // A raised hand was a question to the old room; a moderator's mutes follow the person.
         p.hand_raised_at = None;
-        for t in p.tracks.values() {
-            if let Some(by) = &t.muted_by {
-                self.mute_locks.insert((p.member.identity.0.clone(), t.source.clone()), by.clone());
-            }
+        for (kind, by) in mute_locks {
+            self.mute_locks.insert((p.member.identity.0.clone(), kind), by);
         }
         let identity: Identity = p.member.identity.clone();
         if let Some(old) = self.find(&identity.0) {

@@ -23,7 +23,7 @@ use crate::protocol::{ClientMessage, Outbound, RoomInfo, ServerMessage};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use switchboard_media::{MediaEvent, PeerId, SourceId};
+use switchboard_media::{MediaEvent, MediaKind, PeerId, SourceId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -94,10 +94,11 @@ pub(crate) struct Room {
     sources: HashMap<SourceId, (ParticipantSid, TrackSid)>,
     /// Media peer → owner, for media events.
     peers: HashMap<PeerId, ParticipantSid>,
-    /// Moderator mutes by (identity, source) → moderator: a track the identity publishes from
-    /// that source later (after a rejoin, a reload, a new device) starts muted and locked, until
-    /// a moderator's unmute takes effect.
-    mute_locks: HashMap<(String, String), String>,
+    /// Moderator mutes by (identity, kind) → moderator: an audio (video) track the identity
+    /// publishes later (after a rejoin, a reload, a new device) starts muted and locked, until a
+    /// moderator's unmute takes effect. By kind, not by source name, because the client names its
+    /// sources and could rename its way out of a lock.
+    mute_locks: HashMap<(String, MediaKind), String>,
     empty_since: Option<Instant>,
     ended: bool,
     started: Instant,

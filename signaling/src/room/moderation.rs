@@ -268,11 +268,14 @@ impl Room {
             self.inner.media.send(MediaCommand::SetSourceMuted { source: t.source_id, muted });
         }
         let identity = p.member.identity.0.clone();
-        let lock = (identity.clone(), t.source.clone());
-        match (&t.muted_by, muted) {
-            (Some(by), _) => _ = self.mute_locks.insert(lock, by.clone()),
-            (None, false) => _ = self.mute_locks.remove(&lock),
-            (None, true) => {}
+        let (kind, locked_by) = (t.kind, t.muted_by.clone());
+        // The lock of this kind lasts while any of its tracks is moderator-muted; it outlives
+        // those tracks (that is its point) and ends when a moderator's unmute takes effect.
+        let still_locked = p.tracks.values().any(|t| t.kind == kind && t.muted_by.is_some());
+        match locked_by {
+            Some(by) => _ = self.mute_locks.insert((identity.clone(), kind), by),
+            None if !muted && !still_locked => _ = self.mute_locks.remove(&(identity.clone(), kind)),
+            None => {}
         }
         let msg = ServerMessage::TrackMuted { participant: sid.clone(), track: track.clone(), muted, by: by.map(str::to_owned) };
         self.broadcast(None, msg);

@@ -56,8 +56,11 @@ async function startServer({ label, httpPort, udpPort, args = [] }) {
   const bin = serverBinary();
   if (!fs.existsSync(bin)) throw new Error(`server binary ${bin} not found: build it first or set SWITCHBOARD_BIN`);
   const logPath = path.join(artifactsDir(), `server-${label}.log`);
+  // A store of its own, fresh every run: session history seen by a test is that run's.
+  const storePath = path.join(artifactsDir(), `server-${label}.db`);
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(storePath + suffix, { force: true });
   const log = fs.openSync(logPath, 'w');
-  const proc = spawn(bin, ['--bind', `127.0.0.1:${httpPort}`, '--udp-port', String(udpPort), ...args], {
+  const proc = spawn(bin, ['--bind', `127.0.0.1:${httpPort}`, '--udp-port', String(udpPort), '--store-path', storePath, ...args], {
     stdio: ['ignore', log, log],
     env: { RUST_LOG: 'info', ...process.env },
   });

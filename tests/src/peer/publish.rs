@@ -39,7 +39,7 @@ impl TestParticipant {
                         rtcp_feedback: vec![],
                     },
                     RtpCodecKind::Audio,
-                    "microphone",
+                    self.config.audio_source.as_deref().unwrap_or("microphone"),
                 ),
                 MediaKind::Video => (
                     RTCRtpCodec {

@@ -72,6 +72,9 @@ pub struct ParticipantConfig {
     /// [`TestParticipant::set_audio_level`]. [`TestParticipant::publish`] fails if the server
     /// does not negotiate the extension. `None` (default): the extension is not offered.
     pub audio_level: Option<u8>,
+    /// The source name declared for the audio track in `publish_offer.sources` (default
+    /// `microphone`), to test how the server treats other names.
+    pub audio_source: Option<String>,
 }
 
 /// Shape of opt-in constant video traffic (see [`ParticipantConfig::fixed_video_packets`]).
@@ -100,6 +103,7 @@ impl Default for ParticipantConfig {
             fixed_video_packets: None,
             drop_every_nth: None,
             audio_level: None,
+            audio_source: None,
         }
     }
 }
