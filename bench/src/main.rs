@@ -10,7 +10,9 @@
 //! `bench/run` is the normal entry point: it builds, isolates and pins everything. See
 //! docs/benchmarks.md for what every number means.
 
+mod check;
 mod churn;
+mod cli;
 mod hist;
 mod janus;
 mod peer;
@@ -23,143 +25,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use serde_json::{json, Value};
 use switchboard::auth::Claims;
 use tokio::sync::Semaphore;
 
+use cli::{Cli, Command, RunArgs, Scenario, Server};
 use hist::Hist;
 use peer::{BenchPeer, Pacing, Traffic, Window};
 use sys::{round1, round2, round3};
-
-#[derive(Parser)]
-#[command(name = "loadgen", about = "Switchboard load generator and benchmark")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run a scenario against a running server and print (and optionally write) the report.
-    Run(Box<RunArgs>),
-    /// Memory per idle participant, and memory across join/receive/leave cycles (see churn.rs).
-    Churn(Box<churn::ChurnArgs>),
-    /// Print a one-line summary of a report and exit 1 unless it shows forwarded packets, no
-    /// errors, and (when given) loss and p99 latency within the limits.
-    Check {
-        report: String,
-        #[arg(long)]
-        max_loss_pct: Option<f64>,
-        #[arg(long)]
-        max_p99_ms: Option<f64>,
-    },
-    /// Render the results table of docs/benchmarks.md from bench/results/*.json.
-    Render {
-        #[arg(long, default_value = "bench/results")]
-        results: String,
-        #[arg(long, default_value = "docs/benchmarks.md")]
-        doc: String,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Scenario {
-    /// 1 room of 3, all publishing, 5 s (a functional check, not a measurement).
-    Smoke,
-    /// 1 room: 1 publisher, 50 subscribers.
-    Webinar,
-    /// 10 rooms of 4, all publishing.
-    Meetings,
-    /// 1 room of 20, all publishing.
-    Large,
-    /// 1 room: 1 publisher of one video stream at 1,000 packets/s evenly paced, N subscribers
-    /// (`--subscribers`, default 10). The capacity search steps N.
-    Fanout,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Server {
-    Switchboard,
-    /// Janus VideoRoom (HTTP API at --janus-url), for side-by-side numbers.
-    Janus,
-}
-
-#[derive(Parser, Debug)]
-struct RunArgs {
-    scenario: Scenario,
-    /// Which SFU is under test.
-    #[arg(long, value_enum, default_value = "switchboard")]
-    server: Server,
-    /// Janus HTTP API base.
-    #[arg(long, default_value = "http://127.0.0.1:8088/janus")]
-    janus_url: String,
-    /// Address the participants' UDP sockets bind to.
-    #[arg(long, default_value = "127.0.0.1")]
-    local_ip: String,
-    /// Server base URL (HTTP; the WebSocket and /metrics are derived from it).
-    #[arg(long, default_value = "http://127.0.0.1:7880")]
-    url: String,
-    #[arg(long, env = "SWITCHBOARD_API_KEY", default_value = "devkey")]
-    api_key: String,
-    #[arg(
-        long,
-        env = "SWITCHBOARD_API_SECRET",
-        default_value = "secret",
-        hide_env_values = true
-    )]
-    api_secret: String,
-    /// PID of the server process, for CPU time and RSS (`/proc/<pid>`). Without it those fields
-    /// are null.
-    #[arg(long)]
-    server_pid: Option<u32>,
-    /// Write the report here as well as to stdout.
-    #[arg(long)]
-    out: Option<String>,
-    /// Free text kept in the report (`bench/run` records server tuning and `chrt` here).
-    #[arg(long, default_value = "")]
-    note: String,
-    /// Name of the result (defaults to the scenario name).
-    #[arg(long)]
-    label: Option<String>,
-    /// Measurement window, seconds (scenario default: 5 for smoke, 20 otherwise).
-    #[arg(long)]
-    duration: Option<f64>,
-    /// Media flowing before the window opens, seconds.
-    #[arg(long)]
-    warmup: Option<f64>,
-    /// Rooms (overrides the scenario).
-    #[arg(long)]
-    rooms: Option<usize>,
-    /// Participants per room (overrides the scenario).
-    #[arg(long)]
-    room_size: Option<usize>,
-    /// Publishers per room (overrides the scenario); the others only subscribe.
-    #[arg(long)]
-    publishers: Option<usize>,
-    /// Subscribers per room: room size = publishers + subscribers (overrides --room-size).
-    #[arg(long)]
-    subscribers: Option<usize>,
-    #[arg(long)]
-    no_audio: bool,
-    #[arg(long)]
-    no_video: bool,
-    /// Video packets per second per publisher.
-    #[arg(long)]
-    video_pps: Option<u32>,
-    #[arg(long)]
-    packets_per_frame: Option<u32>,
-    #[arg(long)]
-    video_bytes: Option<usize>,
-    #[arg(long, value_enum)]
-    pacing: Option<Pacing>,
-    /// Participants joining at the same time.
-    #[arg(long, default_value_t = 8)]
-    join_concurrency: usize,
-    /// How long every subscriber may take to receive every expected track, seconds.
-    #[arg(long, default_value_t = 30.0)]
-    setup_timeout: f64,
-}
 
 struct Plan {
     rooms: usize,
@@ -672,51 +546,6 @@ async fn main() -> Result<()> {
             report,
             max_loss_pct,
             max_p99_ms,
-        } => {
-            let v: Value = serde_json::from_str(
-                &std::fs::read_to_string(&report).with_context(|| format!("reading {report}"))?,
-            )
-            .with_context(|| format!("parsing {report}"))?;
-            let f = |p: &str| v.pointer(p).and_then(Value::as_f64);
-            // Janus has no forwarded counter: what the subscribers received stands in.
-            let forwarded = f("/forwarded_pps").or(f("/delivered_pps")).unwrap_or(0.0);
-            let errors = f("/error_count").unwrap_or(f64::INFINITY);
-            let loss = f("/loss_pct").unwrap_or(f64::INFINITY);
-            let p99 = f("/latency_ms/p99").unwrap_or(f64::INFINITY);
-            let g = |p: &str| f(p).map_or("–".to_owned(), |x| x.to_string());
-            eprintln!(
-                "{}: forwarded {forwarded} pkt/s, loss {loss} %, latency p50/p99 {}/{} ms, \
-                 server {} us per delivered pkt at {} % CPU, RSS {} MB, join p50/p99 {}/{} ms, \
-                 loadgen {} % CPU, {errors} errors",
-                v["scenario"].as_str().unwrap_or("?"),
-                g("/latency_ms/p50"),
-                g("/latency_ms/p99"),
-                g("/server/cpu_us_per_delivered_packet"),
-                g("/server/cpu_pct"),
-                g("/server/rss_mb"),
-                g("/join_ms/p50"),
-                g("/join_ms/p99"),
-                g("/loadgen/cpu_pct"),
-            );
-            let mut failed = vec![];
-            if forwarded <= 0.0 {
-                failed.push("nothing forwarded".to_owned());
-            }
-            if errors != 0.0 {
-                failed.push(format!("errors: {}", v["errors"]));
-            }
-            if max_loss_pct.is_some_and(|m| loss > m) {
-                failed.push(format!("loss {loss} % over the limit"));
-            }
-            if max_p99_ms.is_some_and(|m| p99 > m) {
-                failed.push(format!("p99 {p99} ms over the limit"));
-            }
-            if failed.is_empty() {
-                Ok(())
-            } else {
-                eprintln!("check failed: {}", failed.join("; "));
-                std::process::exit(1);
-            }
-        }
+        } => check::check(&report, max_loss_pct, max_p99_ms),
     }
 }
