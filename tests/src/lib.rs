@@ -5,12 +5,14 @@
 //!   close codes).
 //! - [`peer`]: [`peer::TestParticipant`], a signalling client plus a publisher and a subscriber
 //!   peer connection, with media pumps and per-track receive statistics.
+//! - [`local`]: the tracks the kit and the load generator send (codecs, static RTP tracks, packets).
 //! - [`media`]: the synthetic payload format (VP8 descriptor + frame header, integrity stamps).
 //! - [`sdp`]: the small SDP reader used to learn the SSRCs a remote description declared.
 //!
 //! The wire protocol is `docs/protocol.md`.
 
 pub mod keyframe_tap;
+pub mod local;
 pub mod media;
 pub mod peer;
 pub mod sdp;

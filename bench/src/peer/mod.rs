@@ -13,15 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use bytes::Bytes;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::Slot;
 use switchboard_tests::keyframe_tap::is_keyframe_request;
-use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use serde::Serialize;
 use serde_json::{json, Value};
 use switchboard_tests::media::{self, Stamp, STAMP_HEADER_LEN, STAMP_MAGIC};
@@ -213,44 +209,9 @@ impl BenchPeer {
                 if kind == Kind::Audio { "a" } else { "v" }
             );
             let ssrc = rand::random::<u32>() | 1;
-            let (codec, codec_kind, source) = match kind {
-                Kind::Audio => (
-                    RTCRtpCodec {
-                        mime_type: MIME_TYPE_OPUS.to_owned(),
-                        clock_rate: 48_000,
-                        channels: 2,
-                        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-                        rtcp_feedback: vec![],
-                    },
-                    RtpCodecKind::Audio,
-                    "microphone",
-                ),
-                Kind::Video => (
-                    RTCRtpCodec {
-                        mime_type: MIME_TYPE_VP8.to_owned(),
-                        clock_rate: 90_000,
-                        channels: 0,
-                        sdp_fmtp_line: String::new(),
-                        rtcp_feedback: vec![],
-                    },
-                    RtpCodecKind::Video,
-                    "camera",
-                ),
-            };
-            let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-                stream_id.clone(),
-                track_id.clone(),
-                format!("{track_id}-label"),
-                codec_kind,
-                vec![RTCRtpEncodingParameters {
-                    rtp_coding_parameters: RTCRtpCodingParameters {
-                        ssrc: Some(ssrc),
-                        ..Default::default()
-                    },
-                    codec,
-                    ..Default::default()
-                }],
-            )));
+            let source = if kind == Kind::Audio { "microphone" } else { "camera" };
+            let label = format!("{track_id}-label");
+            let track = switchboard_tests::local::static_track(kind == Kind::Audio, &stream_id, &track_id, &label, ssrc);
             let sender = self
                 .publisher
                 .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)

@@ -1,25 +1,11 @@
 //! The send path: stamped Opus and VP8 pumps, paced by frames or evenly, and RTCP readers.
 
 use super::*;
+use switchboard_tests::local::rtp_packet as rtp;
 
 // ---------------------------------------------------------------------------------------------
 // Send path
 // ---------------------------------------------------------------------------------------------
-
-pub(super) fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: Vec<u8>) -> rtc::rtp::Packet {
-    rtc::rtp::Packet {
-        header: rtc::rtp::Header {
-            version: 2,
-            marker,
-            payload_type: pt,
-            sequence_number: seq,
-            timestamp: ts,
-            ssrc,
-            ..Default::default()
-        },
-        payload: Bytes::from(payload),
-    }
-}
 
 pub(super) async fn send(t: &SendTrack, window: &Window, stamp_micros: u64, pkt: rtc::rtp::Packet) {
     match t.track.write_rtp(pkt).await {

@@ -29,44 +29,12 @@ impl TestParticipant {
                     break s;
                 }
             };
-            let (codec, codec_kind, source) = match kind {
-                MediaKind::Audio => (
-                    RTCRtpCodec {
-                        mime_type: MIME_TYPE_OPUS.to_owned(),
-                        clock_rate: 48_000,
-                        channels: 2,
-                        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-                        rtcp_feedback: vec![],
-                    },
-                    RtpCodecKind::Audio,
-                    self.config.audio_source.as_deref().unwrap_or("microphone"),
-                ),
-                MediaKind::Video => (
-                    RTCRtpCodec {
-                        mime_type: MIME_TYPE_VP8.to_owned(),
-                        clock_rate: 90_000,
-                        channels: 0,
-                        sdp_fmtp_line: String::new(),
-                        rtcp_feedback: vec![],
-                    },
-                    RtpCodecKind::Video,
-                    "camera",
-                ),
+            let source = match kind {
+                MediaKind::Audio => self.config.audio_source.as_deref().unwrap_or("microphone"),
+                MediaKind::Video => "camera",
             };
-            let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-                stream_id.clone(),
-                track_id.clone(),
-                format!("{kind}-label"),
-                codec_kind,
-                vec![RTCRtpEncodingParameters {
-                    rtp_coding_parameters: RTCRtpCodingParameters {
-                        ssrc: Some(ssrc),
-                        ..Default::default()
-                    },
-                    codec,
-                    ..Default::default()
-                }],
-            )));
+            let label = format!("{kind}-label");
+            let track = crate::local::static_track(kind == MediaKind::Audio, &stream_id, &track_id, &label, ssrc);
             let sender = self
                 .publisher
                 .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)

@@ -1,32 +1,11 @@
 //! Media pumps (synthetic Opus and VP8 on a timer), RTCP readers, and peer connection set-up.
 
 use super::*;
+use crate::local::rtp_packet;
 
 // ---------------------------------------------------------------------------------------------
 // Media pumps
 // ---------------------------------------------------------------------------------------------
-
-pub(super) fn rtp_packet(
-    pt: u8,
-    seq: u16,
-    ts: u32,
-    ssrc: u32,
-    marker: bool,
-    payload: Vec<u8>,
-) -> rtc::rtp::Packet {
-    rtc::rtp::Packet {
-        header: rtc::rtp::Header {
-            version: 2,
-            marker,
-            payload_type: pt,
-            sequence_number: seq,
-            timestamp: ts,
-            ssrc,
-            ..Default::default()
-        },
-        payload: Bytes::from(payload),
-    }
-}
 
 /// RFC 6464 voice-activity flag is set for levels at or above this loudness (-40 dBov).
 pub(super) const VOICE_LEVEL: u8 = 40;

@@ -1,0 +1,67 @@
+//! Local (sending) tracks as the kit and the load generator publish them: Opus and VP8 with the
+//! parameters the server negotiates, a static RTP track with a fixed SSRC, and plain RTP packets.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+
+/// Opus 48 kHz stereo (FEC on), or VP8 90 kHz: the codecs the server forwards.
+pub fn codec(audio: bool) -> (RTCRtpCodec, RtpCodecKind) {
+    if audio {
+        let opus = RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+            rtcp_feedback: vec![],
+        };
+        (opus, RtpCodecKind::Audio)
+    } else {
+        let vp8 = RTCRtpCodec {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        };
+        (vp8, RtpCodecKind::Video)
+    }
+}
+
+/// A static RTP track (`audio`: Opus, else VP8) of stream `stream_id`, sending on `ssrc`.
+pub fn static_track(audio: bool, stream_id: &str, track_id: &str, label: &str, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
+    let (codec, kind) = codec(audio);
+    Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        stream_id.to_owned(),
+        track_id.to_owned(),
+        label.to_owned(),
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+            codec,
+            ..Default::default()
+        }],
+    )))
+}
+
+/// An RTP packet without extensions or CSRCs.
+pub fn rtp_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: Vec<u8>) -> rtc::rtp::Packet {
+    rtc::rtp::Packet {
+        header: rtc::rtp::Header {
+            version: 2,
+            marker,
+            payload_type: pt,
+            sequence_number: seq,
+            timestamp: ts,
+            ssrc,
+            ..Default::default()
+        },
+        payload: Bytes::from(payload),
+    }
+}
