@@ -7,7 +7,58 @@ use crate::participant::Track;
 use crate::protocol::ErrorCode;
 use switchboard_media::{MediaCommand, MediaKind, SdpKind};
 
+/// Most early media events a room keeps for participants moving in.
+const MAX_ARRIVING: usize = 64;
+
+/// The peer a media event is about (`None`: not about one peer).
+fn peer_of(ev: &MediaEvent) -> Option<PeerId> {
+    match ev {
+        MediaEvent::LocalDescription { peer, .. }
+        | MediaEvent::NegotiationFailed { peer, .. }
+        | MediaEvent::PeerConnected { peer, .. }
+        | MediaEvent::PeerFailed { peer } => Some(*peer),
+        MediaEvent::SourceOpened { publisher, .. } | MediaEvent::SourceClosed { publisher, .. } => Some(*publisher),
+        _ => None,
+    }
+}
+
 impl Room {
+    /// A media event the conference routed here by the peer's current room. During a move the
+    /// shard's events race the participant between rooms: an event may reach the old room after
+    /// the participant left (forwarded to the room that owns the peer now) or the new room before
+    /// the participant arrived (kept until `move_in` replays it). Dropping either would lose, for
+    /// example, a subscriber offer, and with it every later renegotiation of that peer.
+    pub(super) fn on_media_routed(&mut self, ev: MediaEvent) {
+        let Some(peer) = peer_of(&ev).filter(|p| !self.peers.contains_key(p)) else {
+            return self.on_media(ev);
+        };
+        let owner = self.inner.peers.get(&peer).map(|r| r.value().clone());
+        match owner {
+            Some(room) if room == self.name => {
+                if self.arriving.len() >= MAX_ARRIVING {
+                    warn!(room = %self.name, %peer, "too many media events for arriving participants; dropping the oldest");
+                    self.arriving.remove(0);
+                }
+                self.arriving.push((peer, ev));
+            }
+            Some(room) => {
+                if let Some(tx) = self.inner.rooms.get(&room).map(|t| t.value().clone()) {
+                    let _ = tx.send(RoomCommand::Media(ev));
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Replays what arrived for `peers` before their participant did.
+    pub(super) fn replay_arriving(&mut self, peers: [PeerId; 2]) {
+        let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.arriving).into_iter().partition(|(p, _)| peers.contains(p));
+        self.arriving = later;
+        for (_, ev) in now {
+            self.on_media(ev);
+        }
+    }
+
     pub(super) fn on_media(&mut self, ev: MediaEvent) {
         match ev {
             MediaEvent::LocalDescription { peer, kind, sdp } => {

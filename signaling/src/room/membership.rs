@@ -293,6 +293,8 @@ impl Room {
         let _ = p.send(ServerMessage::Moved { room: self.info(), participants: self.visible_infos() });
         let data = serde_json::json!({ "sid": sid, "name": p.member.name, "permissions": p.member.permissions, "moved": true });
         self.emit(EventKind::ParticipantJoined, Some(&identity.0), data);
+        let peers = [p.publisher, p.subscriber];
         self.enter(p);
+        self.replay_arriving(peers);
     }
 }

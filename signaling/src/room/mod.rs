@@ -99,6 +99,9 @@ pub(crate) struct Room {
     /// moderator's unmute takes effect. By kind, not by source name, because the client names its
     /// sources and could rename its way out of a lock.
     mute_locks: HashMap<(String, MediaKind), String>,
+    /// Media events of peers moving into this room that arrived before the participant did
+    /// (see `Room::on_media`), replayed by `move_in`.
+    arriving: Vec<(PeerId, MediaEvent)>,
     empty_since: Option<Instant>,
     ended: bool,
     started: Instant,
@@ -122,6 +125,7 @@ impl Room {
             sources: HashMap::new(),
             peers: HashMap::new(),
             mute_locks: HashMap::new(),
+            arriving: Vec::new(),
             empty_since: Some(Instant::now()),
             ended: false,
             started: Instant::now(),
@@ -180,7 +184,7 @@ impl Room {
             }
             RoomCommand::Client { sid, msg } => self.on_client(&sid, msg),
             RoomCommand::Disconnected { sid, reason } => self.remove(&sid, reason, None, 1000),
-            RoomCommand::Media(ev) => self.on_media(ev),
+            RoomCommand::Media(ev) => self.on_media_routed(ev),
             RoomCommand::Admin { op, by, reply } => {
                 let _ = reply.send(self.on_admin(op, &by));
             }
