@@ -5,35 +5,16 @@
 mod common;
 
 use common::sse::{is, EventStream};
-use common::{join, Api};
+use common::{join, Api, TempDir};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use switchboard::auth::Claims;
 use switchboard::config::Config;
 use switchboard::testing::{spawn_test_server_with, test_config};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
-
-/// A fresh directory for one test's database, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
-        let dir = std::env::temp_dir().join(format!("switchboard-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 async fn eventually(client: &reqwest::Client, url: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);

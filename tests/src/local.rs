@@ -1,8 +1,10 @@
-//! Local (sending) tracks as the kit and the load generator publish them: Opus and VP8 with the
-//! parameters the server negotiates, a static RTP track with a fixed SSRC, and plain RTP packets.
+//! What the kit and the load generator share on the client side: the tracks they send (Opus and
+//! VP8 with the parameters the server negotiates, a static RTP track with a fixed SSRC, plain RTP
+//! packets) and the offer/answer steps of their peer connections.
 
 use std::sync::Arc;
 
+use anyhow::{anyhow, Result};
 use bytes::Bytes;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
@@ -10,6 +12,7 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
 
 /// Opus 48 kHz stereo (FEC on), or VP8 90 kHz: the codecs the server forwards.
 pub fn codec(audio: bool) -> (RTCRtpCodec, RtpCodecKind) {
@@ -64,4 +67,21 @@ pub fn rtp_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: V
         },
         payload: Bytes::from(payload),
     }
+}
+
+/// Creates an offer on `pc` and sets it as the local description.
+pub async fn create_offer(pc: &dyn PeerConnection) -> Result<RTCSessionDescription> {
+    let offer = pc.create_offer(None).await.map_err(|e| anyhow!("create_offer: {e}"))?;
+    pc.set_local_description(offer.clone()).await.map_err(|e| anyhow!("set_local_description(offer): {e}"))?;
+    Ok(offer)
+}
+
+/// Applies the remote offer `sdp` to `pc`, answers it, and returns the local answer's SDP (as
+/// set, with what the PC added to it).
+pub async fn answer_offer(pc: &dyn PeerConnection, sdp: &str) -> Result<String> {
+    let offer = RTCSessionDescription::offer(sdp.to_owned()).map_err(|e| anyhow!("{e}"))?;
+    pc.set_remote_description(offer).await.map_err(|e| anyhow!("set_remote_description: {e}"))?;
+    let answer = pc.create_answer(None).await.map_err(|e| anyhow!("create_answer: {e}"))?;
+    pc.set_local_description(answer.clone()).await.map_err(|e| anyhow!("set_local_description: {e}"))?;
+    Ok(pc.local_description().await.map_or(answer.sdp, |d| d.sdp))
 }

@@ -90,18 +90,8 @@ impl BenchPeer {
             .and_then(Value::as_str)
             .context("offer without sdp")?;
         let pc = self.subscriber.as_ref();
-        pc.set_remote_description(
-            RTCSessionDescription::offer(sdp.to_owned()).map_err(|e| anyhow!("{e}"))?,
-        )
-        .await
-        .map_err(|e| anyhow!("set_remote_description: {e}"))?;
-        let ans = pc
-            .create_answer(None)
-            .await
-            .map_err(|e| anyhow!("create_answer: {e}"))?;
-        pc.set_local_description(ans)
-            .await
-            .map_err(|e| anyhow!("set_local_description: {e}"))?;
+        // Janus is full ICE: answer, then wait for our candidates to be gathered into the SDP.
+        switchboard_tests::local::answer_offer(pc, sdp).await?;
         let sdp = gathered_sdp(&self.shared, pc, false).await?;
         session
             .message(

@@ -232,15 +232,7 @@ impl BenchPeer {
                 keyframe_requests: AtomicU64::new(0),
             }));
         }
-        let offer = self
-            .publisher
-            .create_offer(None)
-            .await
-            .map_err(|e| anyhow!("create_offer: {e}"))?;
-        self.publisher
-            .set_local_description(offer.clone())
-            .await
-            .map_err(|e| anyhow!("set_local_description: {e}"))?;
+        let offer = switchboard_tests::local::create_offer(self.publisher.as_ref()).await?;
         match &self.signal {
             Signal::Switchboard(sender) => {
                 sender

@@ -160,18 +160,7 @@ pub(super) async fn signal_loop(
 }
 
 pub(super) async fn answer(pc: &dyn PeerConnection, tx: &SignalSender, sdp: &str) -> Result<()> {
-    let offer = RTCSessionDescription::offer(sdp.to_owned()).map_err(|e| anyhow!("{e}"))?;
-    pc.set_remote_description(offer)
-        .await
-        .map_err(|e| anyhow!("set_remote_description: {e}"))?;
-    let ans = pc
-        .create_answer(None)
-        .await
-        .map_err(|e| anyhow!("create_answer: {e}"))?;
-    pc.set_local_description(ans.clone())
-        .await
-        .map_err(|e| anyhow!("set_local_description: {e}"))?;
-    let sdp = pc.local_description().await.map_or(ans.sdp, |d| d.sdp);
+    let sdp = switchboard_tests::local::answer_offer(pc, sdp).await?;
     tx.send(json!({"type": "subscribe_answer", "sdp": sdp}))
         .await
 }

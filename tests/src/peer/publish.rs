@@ -69,15 +69,7 @@ impl TestParticipant {
             });
         }
 
-        let offer = self
-            .publisher
-            .create_offer(None)
-            .await
-            .map_err(|e| anyhow!("create_offer: {e}"))?;
-        self.publisher
-            .set_local_description(offer.clone())
-            .await
-            .map_err(|e| anyhow!("set_local_description(offer): {e}"))?;
+        let offer = crate::local::create_offer(self.publisher.as_ref()).await?;
         let before = self.inner.publish_answers_applied.load(Ordering::Acquire);
         let errors_before = self.inner.errors.lock().unwrap().len();
         self.sender

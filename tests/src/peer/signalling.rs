@@ -70,21 +70,7 @@ pub(super) async fn answer_subscribe_offer(
     sdp: &str,
 ) -> Result<()> {
     inner.record_offer(sdp);
-    let offer = RTCSessionDescription::offer(sdp.to_owned()).map_err(|e| anyhow!("{e}"))?;
-    pc.set_remote_description(offer)
-        .await
-        .map_err(|e| anyhow!("set_remote_description: {e}"))?;
-    let answer = pc
-        .create_answer(None)
-        .await
-        .map_err(|e| anyhow!("create_answer: {e}"))?;
-    pc.set_local_description(answer.clone())
-        .await
-        .map_err(|e| anyhow!("set_local_description: {e}"))?;
-    let sdp = match pc.local_description().await {
-        Some(d) => d.sdp,
-        None => answer.sdp,
-    };
+    let sdp = crate::local::answer_offer(pc, sdp).await?;
     tx.send(json!({"type": "subscribe_answer", "sdp": sdp}))
         .await?;
     Ok(())
