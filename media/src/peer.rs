@@ -40,6 +40,12 @@ pub(crate) struct Peer {
     pub(crate) next_timeout: Option<Instant>,
     /// Queued in the shard's dirty list.
     pub(crate) dirty: bool,
+    /// Something besides outgoing RTP touched the PC since its last drain (a datagram, a timeout,
+    /// a command), so the drain must also collect events, reads and the next timeout.
+    pub(crate) needs_full_drain: bool,
+    /// `next_timeout` was read after the first forwarded packet, which arms `rtc`'s sender-report
+    /// timer (the only timer a write starts, once for the PC's life).
+    pub(crate) report_timer_seen: bool,
     /// Publisher: msid track id → source.
     pub(crate) sources: HashMap<String, SourceId>,
     /// Subscriber: local track id → route.
@@ -61,6 +67,8 @@ impl Peer {
             connected: false,
             next_timeout: None,
             dirty: false,
+            needs_full_drain: false,
+            report_timer_seen: false,
             sources: HashMap::new(),
             routes: HashMap::new(),
             paused: false,

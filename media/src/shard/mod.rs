@@ -121,6 +121,8 @@ pub struct Shard {
     demux: Demux,
     next_id: u64,
     dirty: Vec<PeerId>,
+    /// Some subscriber may need a new offer (`create_pending_offers` scans all peers only then).
+    offers_wanted: bool,
     events: VecDeque<MediaEvent>,
     transmits: VecDeque<Transmit>,
     counters: Arc<MediaCounters>,
@@ -151,6 +153,7 @@ impl Shard {
             demux: Demux::default(),
             next_id: 1,
             dirty: Vec::new(),
+            offers_wanted: false,
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             counters,
@@ -281,7 +284,9 @@ impl Shard {
     /// Creates pending subscriber offers and drains every touched PC until all output is queued.
     pub fn flush(&mut self, now: Instant) {
         loop {
-            self.create_pending_offers(now);
+            if self.offers_wanted {
+                self.create_pending_offers(now);
+            }
             let Some(id) = self.dirty.pop() else { break };
             self.drain_peer(now, id);
         }
@@ -300,6 +305,7 @@ impl Shard {
 
     fn mark_dirty(&mut self, id: PeerId) {
         if let Some(p) = self.peers.get_mut(&id) {
+            p.needs_full_drain = true;
             if !p.dirty {
                 p.dirty = true;
                 self.dirty.push(id);

@@ -51,6 +51,7 @@ impl Shard {
             return self.fail_negotiation(id, format!("invalid answer: {e}"));
         }
         peer.offer_in_flight = false;
+        self.offers_wanted = true;
         let connected = peer.connected;
         let route_ids: Vec<RouteId> = peer.routes.values().copied().collect();
         for rid in route_ids {
@@ -102,6 +103,7 @@ impl Shard {
         self.next_id += 1;
         peer.routes.insert(track_id.clone(), rid);
         peer.needs_offer = true;
+        self.offers_wanted = true;
         let waiting_keyframe = source.kind == MediaKind::Video;
         self.routes.insert(
             rid,
@@ -148,6 +150,7 @@ impl Shard {
                 debug!(error = %e, "remove_track failed");
             }
             peer.needs_offer = true;
+            self.offers_wanted = true;
         }
     }
 
@@ -186,6 +189,7 @@ impl Shard {
     }
 
     pub(super) fn create_pending_offers(&mut self, now: Instant) {
+        self.offers_wanted = false;
         let ready: Vec<PeerId> = self
             .peers
             .iter()

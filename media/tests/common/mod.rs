@@ -52,6 +52,9 @@ pub struct Client {
     pub state: RTCPeerConnectionState,
     pub received: Vec<Received>,
     pub keyframe_requests: u64,
+    /// Sender SSRC of every RTCP sender report that arrived (read from the SRTCP header, which
+    /// is not encrypted).
+    pub sender_reports: Vec<u32>,
     /// Remote tracks: receiver id and first ssrc, by msid track id.
     pub remote_tracks: HashMap<String, (RTCRtpReceiverId, u32)>,
     pub sender: Option<RTCRtpSenderId>,
@@ -408,6 +411,7 @@ impl Client {
             state: RTCPeerConnectionState::New,
             received: Vec::new(),
             keyframe_requests: 0,
+            sender_reports: Vec::new(),
             remote_tracks: HashMap::new(),
             sender,
             ssrc,
@@ -416,6 +420,10 @@ impl Client {
     }
 
     fn deliver(&mut self, now: Instant, from: SocketAddr, payload: BytesMut) {
+        // RTCP (RFC 5761 demultiplexing: version 2, packet type 192..=223); 200 = sender report.
+        if payload.len() >= 8 && payload[0] >> 6 == 2 && payload[1] == 200 {
+            self.sender_reports.push(u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]]));
+        }
         let _ = self.pc.handle_read(TaggedBytesMut {
             now,
             transport: TransportContext {
