@@ -46,6 +46,8 @@ pub(crate) struct Peer {
     /// `next_timeout` was read after the first forwarded packet, which arms `rtc`'s sender-report
     /// timer (the only timer a write starts, once for the PC's life).
     pub(crate) report_timer_seen: bool,
+    /// RTP packets written since the last drain: each leaves as exactly one datagram.
+    pub(crate) rtp_written: u32,
     /// Publisher: msid track id → source.
     pub(crate) sources: HashMap<String, SourceId>,
     /// Subscriber: local track id → route.
@@ -69,6 +71,7 @@ impl Peer {
             dirty: false,
             needs_full_drain: false,
             report_timer_seen: false,
+            rtp_written: 0,
             sources: HashMap::new(),
             routes: HashMap::new(),
             paused: false,

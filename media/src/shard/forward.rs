@@ -66,6 +66,7 @@ impl Shard {
             let written = peer.pc.rtp_sender(route.sender).map(|mut s| s.write_rtp(now, out));
             match written {
                 Some(Ok(())) => {
+                    peer.rtp_written += 1;
                     MediaCounters::add(&counters.packets_forwarded, 1);
                     MediaCounters::add(&counters.bytes_forwarded, len);
                 }
