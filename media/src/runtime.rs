@@ -2,9 +2,9 @@
 //!
 //! The thread owns the socket and the shard; signalling reaches it through an unbounded command
 //! channel ([`MediaHandle`]) and hears back through an event channel. The loop waits on the
-//! socket, the shard's earliest timer and the command channel; after each wake it sends what the
-//! shard queued, batched into `sendmmsg` calls (`udp_batch`). A full send buffer drops the
-//! datagram (counted), never blocks the loop.
+//! socket, the shard's earliest timer and the command channel; it reads up to 65 datagrams per
+//! wake and sends what each one produced before reading the next, batched into `sendmmsg` calls
+//! (`udp_batch`). A full send buffer drops the datagram (counted), never blocks the loop.
 
 use crate::api::{MediaCommand, MediaEvent};
 use crate::config::MediaConfig;
@@ -140,8 +140,11 @@ async fn run(
             res = socket.recv_from(&mut buf) => match res {
                 Ok((n, from)) => {
                     shard.handle_datagram(Instant::now(), from, &buf[..n]);
-                    // Drain what else is queued before paying for a wake-up again.
+                    // Drain what else is queued before paying for a wake-up again, sending each
+                    // datagram's copies before reading the next: under load, the first
+                    // publisher packet of a burst does not wait for the whole burst's fan-out.
                     for _ in 0..64 {
+                        send_queued(&mut shard, &socket, &mut outgoing);
                         match socket.try_recv_from(&mut buf) {
                             Ok((n, from)) => shard.handle_datagram(Instant::now(), from, &buf[..n]),
                             Err(_) => break,
@@ -152,16 +155,7 @@ async fn run(
             },
             _ = tokio::time::sleep_until(deadline.into()) => shard.handle_timeout(Instant::now()),
         }
-        loop {
-            outgoing.extend(std::iter::from_fn(|| shard.poll_transmit()).take(crate::udp_batch::BATCH));
-            if outgoing.is_empty() {
-                break;
-            }
-            let sent = crate::udp_batch::send_batch(&socket, &outgoing);
-            MediaCounters::add(&shard.counters().dropped_send_buffer, sent.dropped as u64);
-            MediaCounters::add(&shard.counters().send_calls, sent.calls as u64);
-            outgoing.clear();
-        }
+        send_queued(&mut shard, &socket, &mut outgoing);
         while let Some(ev) = shard.poll_event() {
             if events.send(ev).is_err() {
                 return;
@@ -169,4 +163,18 @@ async fn run(
         }
     }
     info!("media shard stopped");
+}
+
+/// Sends every datagram the shard has queued, in `sendmmsg` batches.
+fn send_queued(shard: &mut Shard, socket: &UdpSocket, outgoing: &mut Vec<crate::shard::Transmit>) {
+    loop {
+        outgoing.extend(std::iter::from_fn(|| shard.poll_transmit()).take(crate::udp_batch::BATCH));
+        if outgoing.is_empty() {
+            return;
+        }
+        let sent = crate::udp_batch::send_batch(socket, outgoing);
+        MediaCounters::add(&shard.counters().dropped_send_buffer, sent.dropped as u64);
+        MediaCounters::add(&shard.counters().send_calls, sent.calls as u64);
+        outgoing.clear();
+    }
 }
