@@ -11,8 +11,11 @@
 pub struct RtpMunger {
     seq_offset: u16,
     ts_offset: u32,
-    /// First incoming seq after the last (re)sync; older packets belong to the previous mapping.
-    base_in_seq: u16,
+    /// Highest incoming seq so far, extended past 16 bits (unwrapped around it).
+    highest_in: u64,
+    /// Extended seq of the first packet after the last (re)sync; older packets belong to the
+    /// previous mapping.
+    base_in: u64,
     last_out: Option<(u16, u32)>,
     resync: Option<u32>,
     started: bool,
@@ -38,27 +41,36 @@ impl RtpMunger {
     /// Outgoing `(seq, ts)` for an incoming packet, or `None` when the packet predates the
     /// current mapping (a late retransmission from before a resync).
     pub fn rewrite(&mut self, seq: u16, ts: u32) -> Option<(u16, u32)> {
+        let ext = if self.started { self.extend(seq) } else { (1 << 16) + u64::from(seq) };
         if !self.started {
             self.started = true;
-            self.base_in_seq = seq;
+            self.base_in = ext;
             if let (Some(gap), Some((last_seq, last_ts))) = (self.resync.take(), self.last_out) {
                 self.seq_offset = last_seq.wrapping_add(1).wrapping_sub(seq);
                 self.ts_offset = last_ts.wrapping_add(gap).wrapping_sub(ts);
             }
         } else if let Some(gap) = self.resync.take() {
             let (last_seq, last_ts) = self.last_out.unwrap_or((seq, ts));
-            self.base_in_seq = seq;
+            self.base_in = ext;
             self.seq_offset = last_seq.wrapping_add(1).wrapping_sub(seq);
             self.ts_offset = last_ts.wrapping_add(gap).wrapping_sub(ts);
-        } else if seq_newer(self.base_in_seq, seq) {
+        } else if ext < self.base_in {
             return None;
         }
+        self.highest_in = self.highest_in.max(ext);
         let out = (seq.wrapping_add(self.seq_offset), ts.wrapping_add(self.ts_offset));
         match self.last_out {
             Some((last_seq, _)) if !seq_newer(out.0, last_seq) => {}
             _ => self.last_out = Some(out),
         }
         Some(out)
+    }
+
+    /// `seq` as an extended number: the one nearest to the highest seen (RFC 3550 A.1), so a
+    /// stream of any length never looks older than where its mapping began.
+    fn extend(&self, seq: u16) -> u64 {
+        let delta = i64::from(seq.wrapping_sub(self.highest_in as u16) as i16);
+        (self.highest_in as i64 + delta).max(0) as u64
     }
 }
 
@@ -97,6 +109,25 @@ mod tests {
         assert_eq!(m.rewrite(8, 101), Some((0, 3)));
         assert!(seq_newer(0, 65535));
         assert!(!seq_newer(65535, 0));
+    }
+
+    #[test]
+    fn a_long_stream_is_never_taken_for_a_stale_one() {
+        // 32,768 packets after a route starts, its first seq is "newer" than the current one in
+        // 16-bit serial arithmetic; packets must keep flowing (~33 s at 1,000 packets/s, ~6 min
+        // of camera video).
+        let mut m = RtpMunger::new();
+        let start = 40_000u16;
+        for i in 0..200_000u32 {
+            let seq = start.wrapping_add(i as u16);
+            assert_eq!(m.rewrite(seq, i * 90), Some((seq, i * 90)), "packet {i}");
+        }
+        // reordering around the wrap still passes; a resync later still drops older packets
+        let last = start.wrapping_add(199_999u32 as u16);
+        assert!(m.rewrite(last.wrapping_sub(3), 0).is_some());
+        m.resync(90);
+        assert!(m.rewrite(last.wrapping_add(10), 0).is_some());
+        assert_eq!(m.rewrite(last.wrapping_add(5), 0), None);
     }
 
     #[test]
