@@ -3,20 +3,21 @@
 //!
 //! By default `rtc` consumes inbound RTCP inside its interceptor chain. An SFU must relay a
 //! subscriber's keyframe request to the publisher, and needs the subscriber's receiver reports for
-//! per-leg loss and jitter (rtc 0.21.1 never feeds them into its own stats), so compound packets
-//! carrying PLI, FIR or RR are marked `DeliverToApplication`; the rest (NACKs, which the chain's
-//! own NACK responder answers) is left to the chain.
+//! per-leg loss and jitter (rtc 0.21.1 never feeds them into its own stats), and answers NACKs
+//! itself from its per-source history (forwarded RTP bypasses `rtc`'s NACK responder), so compound
+//! packets carrying PLI, FIR, NACK or RR are marked `DeliverToApplication`.
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-/// Marks inbound RTCP with PLI/FIR/RR for delivery to the application (add it at `Slot::from(14_000)`).
+/// Marks inbound RTCP with PLI/FIR/NACK/RR for delivery to the application (add it at `Slot::from(14_000)`).
 #[derive(Default)]
 pub struct KeyframeRequestTap {
     reads: VecDeque<TaggedPacket>,
@@ -38,7 +39,10 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestTap {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Error> {
         if let Packet::Rtcp(packets) = &msg.message.packet {
-            if packets.iter().any(|p| is_keyframe_request(p.as_ref()) || p.as_any().is::<ReceiverReport>()) {
+            let wanted = |p: &dyn rtc::rtcp::Packet| {
+                is_keyframe_request(p) || p.as_any().is::<ReceiverReport>() || p.as_any().is::<TransportLayerNack>()
+            };
+            if packets.iter().any(|p| wanted(p.as_ref())) {
                 msg.message.add(Attribute::DeliverToApplication);
             }
         }

@@ -9,6 +9,7 @@
 mod api;
 mod config;
 mod demux;
+mod history;
 mod ids;
 pub mod interceptor;
 pub mod keyframe;

@@ -10,7 +10,7 @@ use rand::distributions::Alphanumeric;
 use rand::Rng;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::{
-    NackGeneratorBuilder, NackResponderBuilder, ReceiverReportBuilder, Registry, SenderReportBuilder, Slot,
+    NackGeneratorBuilder, ReceiverReportBuilder, Registry, Slot,
     TwccReceiverBuilder,
 };
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
@@ -40,14 +40,6 @@ pub(crate) struct Peer {
     pub(crate) next_timeout: Option<Instant>,
     /// Queued in the shard's dirty list.
     pub(crate) dirty: bool,
-    /// Something besides outgoing RTP touched the PC since its last drain (a datagram, a timeout,
-    /// a command), so the drain must also collect events, reads and the next timeout.
-    pub(crate) needs_full_drain: bool,
-    /// `next_timeout` was read after the first forwarded packet, which arms `rtc`'s sender-report
-    /// timer (the only timer a write starts, once for the PC's life).
-    pub(crate) report_timer_seen: bool,
-    /// RTP packets written since the last drain: each leaves as exactly one datagram.
-    pub(crate) rtp_written: u32,
     /// Publisher: msid track id → source.
     pub(crate) sources: HashMap<String, SourceId>,
     /// Subscriber: local track id → route.
@@ -69,9 +61,6 @@ impl Peer {
             connected: false,
             next_timeout: None,
             dirty: false,
-            needs_full_drain: false,
-            report_timer_seen: false,
-            rtp_written: 0,
             sources: HashMap::new(),
             routes: HashMap::new(),
             paused: false,
@@ -141,18 +130,16 @@ pub(crate) const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-
 /// through each one's queue, so a peer gets only what its direction uses:
 /// - publisher (we receive): NACK generator (ask for lost packets), receiver reports, and
 ///   transport-wide CC feedback (the browser's send-side bandwidth estimate needs it);
-/// - subscriber (we send): NACK responder (retransmit from its buffer), sender reports (RTT and
-///   lip sync), and our tap that hands PLI/FIR/RR to the shard.
+/// - subscriber (we send): only our tap that hands PLI/FIR/NACK/RR to the shard. Forwarded RTP
+///   does not go through `rtc`'s write pipeline (see `shard/forward.rs`), so the shard answers
+///   NACKs from its per-source history and writes the sender reports itself.
 fn interceptors(role: PeerRole) -> Registry {
     match role {
         PeerRole::Publisher => Registry::new()
             .with(Slot::NackGenerator, NackGeneratorBuilder::new().build())
             .with(Slot::ReceiverReport, ReceiverReportBuilder::new().build())
             .with(Slot::TwccReceiver, TwccReceiverBuilder::new().build()),
-        PeerRole::Subscriber => Registry::new()
-            .with(Slot::NackResponder, NackResponderBuilder::new().build())
-            .with(Slot::SenderReport, SenderReportBuilder::new().build())
-            .with(Slot::from(14_000), KeyframeRequestTap::default()),
+        PeerRole::Subscriber => Registry::new().with(Slot::from(14_000), KeyframeRequestTap::default()),
     }
 }
 

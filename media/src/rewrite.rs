@@ -66,6 +66,19 @@ impl RtpMunger {
         Some(out)
     }
 
+    /// The outgoing `(seq, ts)` an already forwarded packet had, for a retransmission: `None`
+    /// if it predates the current mapping or was never forwarded.
+    pub fn forwarded_as(&self, seq: u16, ts: u32) -> Option<(u16, u32)> {
+        let ext = self.extend(seq);
+        (self.started && ext >= self.base_in && ext <= self.highest_in)
+            .then(|| (seq.wrapping_add(self.seq_offset), ts.wrapping_add(self.ts_offset)))
+    }
+
+    /// The incoming sequence number of outgoing `out_seq` under the current mapping.
+    pub fn incoming_seq(&self, out_seq: u16) -> u16 {
+        out_seq.wrapping_sub(self.seq_offset)
+    }
+
     /// `seq` as an extended number: the one nearest to the highest seen (RFC 3550 A.1), so a
     /// stream of any length never looks older than where its mapping began.
     fn extend(&self, seq: u16) -> u64 {
@@ -128,6 +141,20 @@ mod tests {
         m.resync(90);
         assert!(m.rewrite(last.wrapping_add(10), 0).is_some());
         assert_eq!(m.rewrite(last.wrapping_add(5), 0), None);
+    }
+
+    #[test]
+    fn retransmissions_map_to_their_first_numbers_within_the_current_mapping() {
+        let mut m = RtpMunger::new();
+        m.rewrite(10, 1000);
+        m.rewrite(11, 1100);
+        m.resync(90);
+        assert_eq!(m.rewrite(500, 9000), Some((12, 1190)));
+        m.rewrite(501, 9100);
+        assert_eq!(m.incoming_seq(13), 501);
+        assert_eq!(m.forwarded_as(501, 9100), Some((13, 1290)));
+        assert_eq!(m.forwarded_as(11, 1100), None, "before the resync");
+        assert_eq!(m.forwarded_as(502, 9200), None, "not forwarded yet");
     }
 
     #[test]

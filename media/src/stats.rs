@@ -11,6 +11,8 @@ pub struct MediaCounters {
     pub packets_forwarded: AtomicU64,
     /// Payload bytes written to subscriber legs.
     pub bytes_forwarded: AtomicU64,
+    /// Packets sent again because a subscriber's NACK asked for them.
+    pub packets_retransmitted: AtomicU64,
     /// Route not ready: subscriber not connected or its answer not yet applied.
     pub dropped_not_ready: AtomicU64,
     /// Video route waiting for a keyframe.
@@ -19,7 +21,7 @@ pub struct MediaCounters {
     pub dropped_muted: AtomicU64,
     /// Packet older than the route's current mapping.
     pub dropped_stale: AtomicU64,
-    /// `write_rtp` refused the packet.
+    /// Serialising or encrypting the packet failed.
     pub dropped_write_error: AtomicU64,
     /// Datagram from an unknown address or with an unknown ufrag.
     pub dropped_unrouted: AtomicU64,

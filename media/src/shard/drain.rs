@@ -2,35 +2,16 @@
 
 use super::*;
 use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 
 impl Shard {
     /// Drains one PC and handles what it produced.
     pub(super) fn drain_peer(&mut self, now: Instant, id: PeerId) {
-        let Some(peer) = self.peers.get_mut(&id) else { return };
-        peer.dirty = false;
-        if !std::mem::take(&mut peer.needs_full_drain) {
-            // Only forwarded RTP was written since the last drain: writing raises no event or
-            // read in `rtc`, and its only timer (sender reports) starts with the first packet and
-            // never stops, so collecting the datagrams is all there is to do (a full drain per
-            // packet and subscriber costs ~10 % of a fan-out's CPU).
-            // Each `poll_write` sweeps the whole pipeline, so ask only for the datagrams written
-            // (the sweep that would find nothing costs ~4 % of a fan-out). Anything else `rtc`
-            // queued waits for the next full drain (a timer or the peer's next datagram).
-            for _ in 0..std::mem::take(&mut peer.rtp_written) {
-                let Some(w) = peer.pc.poll_write() else { break };
-                self.transmits.push_back(Transmit { to: w.transport.peer_addr, payload: w.message });
-            }
-            if !peer.report_timer_seen {
-                peer.report_timer_seen = true;
-                peer.next_timeout = peer.pc.poll_timeout();
-            }
-            return;
-        }
         let mut events = std::mem::take(&mut self.scratch_events);
         let mut reads = std::mem::take(&mut self.scratch_reads);
         {
             let Some(peer) = self.peers.get_mut(&id) else { return };
-            peer.rtp_written = 0;
+            peer.dirty = false;
             while let Some(ev) = peer.pc.poll_event() {
                 events.push(ev);
             }
@@ -148,6 +129,7 @@ impl Shard {
                 level_sum: 0.0,
                 voice_count: 0,
                 level_count: 0,
+                history: Default::default(),
             },
         );
     }
@@ -163,6 +145,9 @@ impl Shard {
             RTCMessage::RtcpPacket(track_id, packets) => {
                 for rr in packets.iter().filter_map(|p| p.as_any().downcast_ref::<ReceiverReport>()) {
                     self.on_receiver_report(now, id, rr);
+                }
+                for nack in packets.iter().filter_map(|p| p.as_any().downcast_ref::<TransportLayerNack>()) {
+                    self.on_nack(id, nack);
                 }
                 if !packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
                     return;

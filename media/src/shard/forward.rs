@@ -1,7 +1,48 @@
-//! The per-packet path: forwarding RTP to routes, and keyframe requests upstream.
+//! The per-packet path: forwarding RTP to routes, retransmissions, sender reports, and keyframe
+//! requests upstream.
+//!
+//! Forwarded RTP does not go through `rtc`'s write pipeline: each leg's copy is rewritten,
+//! serialised into one scratch buffer, encrypted with the leg's outbound SRTP context and queued
+//! for the socket here (`RTCPeerConnection::encrypt_rtp_for_forwarding`, vendor/rtc/PATCHES.md).
+//! What the pipeline's interceptors did for those packets is done here instead: NACKs are answered
+//! from the source's [`History`](crate::history::History), and sender reports are written every
+//! second per leg (through `rtc`, which encrypts RTCP with the same context).
 
 use super::*;
 use crate::keyframe::vp8_keyframe_size;
+use crate::peer::Peer;
+use rtc::rtcp::sender_report::SenderReport;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
+use rtc::shared::marshal::{Marshal, MarshalSize};
+
+/// How often each leg sends an RTCP sender report (what `rtc`'s interceptor does by default).
+const SENDER_REPORT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Why a packet could not go out on a leg.
+enum SendError {
+    /// DTLS has not completed or no candidate pair is selected yet.
+    NotReady,
+    Failed(rtc::shared::error::Error),
+}
+
+/// Serialises `packet` into `scratch`, encrypts it for `peer` and queues the datagram.
+fn send_rtp(
+    peer: &mut Peer,
+    transmits: &mut VecDeque<Transmit>,
+    scratch: &mut Vec<u8>,
+    packet: &rtc::rtp::Packet,
+) -> Result<(), SendError> {
+    let to = peer.pc.selected_remote_addr().or(peer.remote).ok_or(SendError::NotReady)?;
+    scratch.resize(packet.marshal_size(), 0);
+    let n = packet.marshal_to(scratch).map_err(SendError::Failed)?;
+    let payload = peer
+        .pc
+        .encrypt_rtp_for_forwarding(&scratch[..n], &packet.header)
+        .ok_or(SendError::NotReady)?
+        .map_err(SendError::Failed)?;
+    transmits.push_back(Transmit { to, payload });
+    Ok(())
+}
 
 impl Shard {
     /// Sends one RTP packet of `source_id` to every ready route.
@@ -34,6 +75,9 @@ impl Shard {
         packet.header.extension = false;
         packet.header.extensions = Vec::new();
         packet.header.extension_profile = 0;
+        if source.kind == MediaKind::Video {
+            source.history.push(&packet);
+        }
         for rid in &source.routes {
             let Some(route) = self.routes.get_mut(rid) else { continue };
             let Some(peer) = self.peers.get_mut(&route.subscriber) else { continue };
@@ -61,25 +105,85 @@ impl Shard {
             out.header.payload_type = pt;
             out.header.sequence_number = seq;
             out.header.timestamp = ts;
-            let len = out.payload.len() as u64;
-            route.last_forwarded = Some(now);
-            let written = peer.pc.rtp_sender(route.sender).map(|mut s| s.write_rtp(now, out));
-            match written {
-                Some(Ok(())) => {
-                    peer.rtp_written += 1;
+            match send_rtp(peer, &mut self.transmits, &mut self.scratch, &out) {
+                Ok(()) => {
+                    let len = out.payload.len() as u64;
                     MediaCounters::add(&counters.packets_forwarded, 1);
                     MediaCounters::add(&counters.bytes_forwarded, len);
+                    route.last_forwarded = Some(now);
+                    route.last_out_ts = ts;
+                    route.packets_sent += 1;
+                    route.bytes_sent += len;
                 }
-                Some(Err(e)) => {
+                Err(SendError::NotReady) => MediaCounters::add(&counters.dropped_not_ready, 1),
+                Err(SendError::Failed(e)) => {
                     MediaCounters::add(&counters.dropped_write_error, 1);
-                    debug!(error = %e, "write_rtp failed");
+                    debug!(error = %e, "forwarding a packet failed");
                 }
-                None => MediaCounters::add(&counters.dropped_write_error, 1),
             }
-            if !peer.dirty {
-                peer.dirty = true;
-                self.dirty.push(route.subscriber);
+        }
+    }
+
+    /// A subscriber lost packets of a leg: sends again those the source's history still has.
+    pub(super) fn on_nack(&mut self, id: PeerId, nack: &TransportLayerNack) {
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        let Some(rid) = peer.routes.values().copied().find(|r| self.routes.get(r).is_some_and(|r| r.out_ssrc == nack.media_ssrc))
+        else {
+            return;
+        };
+        let Some(route) = self.routes.get_mut(&rid) else { return };
+        route.nacks_received = route.nacks_received.saturating_add(1);
+        let Some(source) = self.sources.get(&route.source) else { return };
+        let Some(pt) = route.out_pt else { return };
+        for out_seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
+            let in_seq = route.munger.incoming_seq(out_seq);
+            let Some(original) = source.history.get(in_seq) else { continue };
+            let Some((seq, ts)) = route.munger.forwarded_as(in_seq, original.header.timestamp) else { continue };
+            let mut out = original.clone();
+            out.header.ssrc = route.out_ssrc;
+            out.header.payload_type = pt;
+            out.header.sequence_number = seq;
+            out.header.timestamp = ts;
+            if send_rtp(peer, &mut self.transmits, &mut self.scratch, &out).is_ok() {
+                MediaCounters::add(&self.counters.packets_retransmitted, 1);
             }
+        }
+    }
+
+    /// Writes an RTCP sender report on every leg that forwarded media and has not reported for
+    /// [`SENDER_REPORT_INTERVAL`]: the NTP time now and the RTP time it corresponds to on the leg
+    /// (the last timestamp sent, advanced by the time since), for the browser's audio/video sync
+    /// and for the round-trip time its receiver reports let us compute.
+    pub(super) fn send_sender_reports(&mut self, now: Instant) {
+        let wall = *self.wall_clock.get_or_insert_with(|| rtc::shared::time::SystemInstant::now(now));
+        let mut written = Vec::new();
+        for route in self.routes.values_mut() {
+            let Some(last) = route.last_forwarded else { continue };
+            if route.last_sender_report.is_some_and(|t| now.saturating_duration_since(t) < SENDER_REPORT_INTERVAL) {
+                continue;
+            }
+            let Some(peer) = self.peers.get_mut(&route.subscriber).filter(|p| p.connected) else { continue };
+            let clock_rate = self.sources.get(&route.source).map_or(90_000, |s| s.codec.clock_rate);
+            let elapsed = now.saturating_duration_since(last).as_secs_f64();
+            let report = SenderReport {
+                ssrc: route.out_ssrc,
+                ntp_time: wall.ntp(now),
+                rtp_time: route.last_out_ts.wrapping_add((elapsed * f64::from(clock_rate)) as u32),
+                // RFC 3550: both counts wrap modulo 2^32.
+                packet_count: route.packets_sent as u32,
+                octet_count: route.bytes_sent as u32,
+                ..Default::default()
+            };
+            route.last_sender_report = Some(now);
+            if let Some(mut sender) = peer.pc.rtp_sender(route.sender) {
+                match sender.write_rtcp(now, vec![Box::new(report)]) {
+                    Ok(()) => written.push(route.subscriber),
+                    Err(e) => debug!(error = %e, "sender report write failed"),
+                }
+            }
+        }
+        for id in written {
+            self.mark_dirty(id);
         }
     }
 

@@ -75,6 +75,8 @@ pub(crate) struct Source {
     level_sum: f32,
     voice_count: u32,
     level_count: u32,
+    /// Video: recent packets, to answer NACKs.
+    history: crate::history::History,
 }
 
 /// One subscriber leg of a source.
@@ -95,6 +97,14 @@ pub(crate) struct Route {
     munger: RtpMunger,
     /// When the last packet went out, to continue timestamps after a pause.
     last_forwarded: Option<Instant>,
+    /// RTP timestamp of the last packet sent, for sender reports.
+    last_out_ts: u32,
+    /// Packets and payload bytes sent on this leg (retransmissions not counted).
+    packets_sent: u64,
+    bytes_sent: u64,
+    /// RTCP NACK packets the subscriber sent about this leg.
+    nacks_received: u32,
+    last_sender_report: Option<Instant>,
     /// The subscriber's latest RTCP reception report for this leg.
     last_report: Option<ReceptionSummary>,
 }
@@ -121,6 +131,8 @@ pub struct Shard {
     demux: Demux,
     next_id: u64,
     dirty: Vec<PeerId>,
+    /// Serialised RTP of the packet being forwarded, before encryption (reused).
+    scratch: Vec<u8>,
     /// Some subscriber may need a new offer (`create_pending_offers` scans all peers only then).
     offers_wanted: bool,
     events: VecDeque<MediaEvent>,
@@ -153,6 +165,7 @@ impl Shard {
             demux: Demux::default(),
             next_id: 1,
             dirty: Vec::new(),
+            scratch: Vec::with_capacity(1500),
             offers_wanted: false,
             events: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -243,6 +256,7 @@ impl Shard {
         if self.next_housekeeping.is_some_and(|t| t <= now) {
             self.retry_keyframes(now);
             self.report_audio_levels();
+            self.send_sender_reports(now);
             self.next_housekeeping = None;
         }
         self.flush(now);
@@ -305,7 +319,6 @@ impl Shard {
 
     fn mark_dirty(&mut self, id: PeerId) {
         if let Some(p) = self.peers.get_mut(&id) {
-            p.needs_full_drain = true;
             if !p.dirty {
                 p.dirty = true;
                 self.dirty.push(id);

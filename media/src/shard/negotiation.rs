@@ -119,6 +119,11 @@ impl Shard {
                 waiting_keyframe,
                 munger: RtpMunger::new(),
                 last_forwarded: None,
+                last_out_ts: 0,
+                packets_sent: 0,
+                bytes_sent: 0,
+                nacks_received: 0,
+                last_sender_report: None,
                 last_report: None,
             },
         );

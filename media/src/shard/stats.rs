@@ -74,10 +74,18 @@ impl Shard {
                 _ => {}
             }
         }
-        // Per-leg loss and jitter come from the subscriber's own receiver reports (kept by
-        // `on_receiver_report`): rtc 0.21.1 does not feed them into its remote-inbound stats.
+        // What was sent on each leg is counted by the forwarder (forwarded RTP bypasses `rtc`'s
+        // pipeline and its counters). Per-leg loss and jitter come from the subscriber's own
+        // receiver reports (kept by `on_receiver_report`): rtc 0.21.1 does not feed them into its
+        // remote-inbound stats.
         for rid in peer.routes.values() {
             let Some(route) = self.routes.get(rid) else { continue };
+            if route.answered {
+                let t = outbound.entry(route.source).or_default();
+                t.packets = route.packets_sent;
+                t.bytes = route.bytes_sent;
+                t.nack_count = route.nacks_received;
+            }
             let (Some(report), Some(t)) = (route.last_report, outbound.get_mut(&route.source)) else { continue };
             let clock = self.sources.get(&route.source).map_or(90_000.0, |s| f64::from(s.codec.clock_rate));
             t.packets_lost = report.total_lost;

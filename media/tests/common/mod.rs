@@ -68,6 +68,9 @@ pub struct Net {
     pub clients: Vec<Client>,
     /// Addresses whose traffic is dropped both ways.
     pub cut: HashSet<SocketAddr>,
+    /// Drop the first RTP datagram to this address with this sequence number (read from the
+    /// SRTP header, which is not encrypted), once.
+    pub drop_once: Vec<(SocketAddr, u16)>,
     pub events: Vec<MediaEvent>,
     pub counters: Arc<MediaCounters>,
 }
@@ -151,6 +154,7 @@ impl Net {
             shard: Shard::new(config, SERVER, counters.clone()),
             clients: Vec::new(),
             cut: HashSet::new(),
+            drop_once: Vec::new(),
             events: Vec::new(),
             counters,
         }
@@ -355,6 +359,12 @@ impl Net {
             while let Some(t) = self.shard.poll_transmit() {
                 moved = true;
                 if self.cut.contains(&t.to) {
+                    continue;
+                }
+                let rtp_seq = (t.payload.len() >= 12 && t.payload[0] >> 6 == 2 && !(192..=223).contains(&t.payload[1]))
+                    .then(|| u16::from_be_bytes([t.payload[2], t.payload[3]]));
+                if let Some(i) = self.drop_once.iter().position(|(to, seq)| *to == t.to && Some(*seq) == rtp_seq) {
+                    self.drop_once.remove(i);
                     continue;
                 }
                 if let Some(c) = self.clients.iter_mut().find(|c| c.addr == t.to) {

@@ -1,0 +1,32 @@
+//! switchboard patch (not in upstream rtc 0.21.1): a send path for a selective forwarding unit.
+//!
+//! An SFU forwards RTP it has already parsed and rewritten; taking every such packet through the
+//! whole write pipeline (endpoint, interceptors, SRTP, data channel, SCTP, DTLS and ICE handlers,
+//! each with its own queue) costs it more than the encryption itself. These two calls let the
+//! caller encrypt with the connection's outbound SRTP context and address the datagram to the
+//! selected candidate pair itself. RTCP (sender reports, feedback) still goes through the
+//! pipeline; SRTP and SRTCP keep separate indexes in the shared context, so the two never clash.
+
+use super::RTCPeerConnection;
+use bytes::BytesMut;
+use shared::error::Result;
+use std::net::SocketAddr;
+
+impl RTCPeerConnection {
+    /// Encrypts a complete RTP packet (`plaintext`, whose header is `header`) with this
+    /// connection's outbound SRTP context. `None` until the DTLS handshake has completed.
+    pub fn encrypt_rtp_for_forwarding(
+        &mut self,
+        plaintext: &[u8],
+        header: &rtp::Header,
+    ) -> Option<Result<BytesMut>> {
+        let context = self.pipeline_context.srtp_handler_context.local_srtp_context.as_mut()?;
+        Some(context.encrypt_rtp_with_header(plaintext, header))
+    }
+
+    /// The remote address of the selected ICE candidate pair, where media must go.
+    pub fn selected_remote_addr(&self) -> Option<SocketAddr> {
+        let agent = &self.pipeline_context.ice_handler_context.ice_transport.agent;
+        agent.get_selected_candidate_pair().map(|(_, remote)| remote.addr())
+    }
+}
