@@ -38,7 +38,7 @@ export function createActions(ctx) {
       const body = { name, lobby, allow_remote_unmute: allowRemoteUnmute };
       if (maxParticipants) body.max_participants = maxParticipants;
       const room = await run('create the room', () => api.post('/rooms', body), `Room ${name} created`);
-      if (room) ctx.select(room.name);
+      if (room) ctx.select(room.name, room);
       return room;
     },
 

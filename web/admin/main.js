@@ -92,11 +92,14 @@ function signIn(token) {
     onError: (err) => reportError(err, 'refresh'),
   });
 
-  function select(name) {
+  /** Shows room `name`; `room`, when the caller has it (a room just created), fills its settings
+   * at once instead of at the next refresh. */
+  function select(name, room = null) {
     state.room = name;
     state.participants = [];
     history.replaceState(null, '', name ? `#room=${encodeURIComponent(name)}` : location.pathname);
     roomView.open(name);
+    if (room) roomView.setRoom(room);
     $('no-room').hidden = !!name;
     roomsList.update(state.rooms, name);
     live.select(name);
