@@ -30,6 +30,8 @@ pub mod names {
     pub const PACKETS_FORWARDED: &str = "switchboard_packets_forwarded_total";
     /// Counter: RTP payload bytes forwarded.
     pub const BYTES_FORWARDED: &str = "switchboard_bytes_forwarded_total";
+    /// Counter: RTP packets sent again to subscribers that asked with a NACK.
+    pub const PACKETS_RETRANSMITTED: &str = "switchboard_packets_retransmitted_total";
     /// Counter by `reason`: packets not forwarded.
     pub const PACKETS_DROPPED: &str = "switchboard_packets_dropped_total";
     /// Counter by `direction` (`sent` to publishers, `received` from subscribers): NACKs.
@@ -62,6 +64,7 @@ pub(crate) struct Metrics {
     packets_received: IntCounter,
     packets_forwarded: IntCounter,
     bytes_forwarded: IntCounter,
+    packets_retransmitted: IntCounter,
     packets_dropped: IntCounterVec,
     nacks: IntCounterVec,
     keyframe_requests: IntCounterVec,
@@ -119,6 +122,7 @@ impl Metrics {
             packets_received: counter(&r, PACKETS_RECEIVED, "RTP packets received from publishers"),
             packets_forwarded: counter(&r, PACKETS_FORWARDED, "RTP packets forwarded to subscribers"),
             bytes_forwarded: counter(&r, BYTES_FORWARDED, "RTP payload bytes forwarded to subscribers"),
+            packets_retransmitted: counter(&r, PACKETS_RETRANSMITTED, "RTP packets sent again to subscribers that asked with a NACK"),
             packets_dropped: counter_vec(&r, PACKETS_DROPPED, "RTP packets not forwarded, by reason", &["reason"]),
             nacks: counter_vec(&r, NACKS, "NACKs sent to publishers and received from subscribers", &["direction"]),
             keyframe_requests: counter_vec(&r, KEYFRAME_REQUESTS, "PLI/FIR keyframe requests", &["direction"]),
@@ -159,6 +163,7 @@ impl Metrics {
         sync_atomic(&self.packets_received, &m.packets_received);
         sync_atomic(&self.packets_forwarded, &m.packets_forwarded);
         sync_atomic(&self.bytes_forwarded, &m.bytes_forwarded);
+        sync_atomic(&self.packets_retransmitted, &m.packets_retransmitted);
         sync_atomic(&self.keyframe_requests.with_label_values(&["received"]), &m.keyframe_requests_received);
         sync_atomic(&self.keyframe_requests.with_label_values(&["sent"]), &m.plis_sent);
         sync_atomic(&self.media_send_calls, &m.send_calls);
@@ -197,6 +202,7 @@ mod tests {
             names::PACKETS_RECEIVED,
             names::PACKETS_FORWARDED,
             names::BYTES_FORWARDED,
+            names::PACKETS_RETRANSMITTED,
             names::PACKETS_DROPPED,
             names::NACKS,
             names::KEYFRAME_REQUESTS,

@@ -44,6 +44,16 @@ fn send_rtp(
     Ok(())
 }
 
+/// `packet` as one leg sends it: the leg's SSRC, payload type and rewritten numbers.
+fn leg_copy(packet: &rtc::rtp::Packet, ssrc: u32, pt: u8, (seq, ts): (u16, u32)) -> rtc::rtp::Packet {
+    let mut out = packet.clone();
+    out.header.ssrc = ssrc;
+    out.header.payload_type = pt;
+    out.header.sequence_number = seq;
+    out.header.timestamp = ts;
+    out
+}
+
 impl Shard {
     /// Sends one RTP packet of `source_id` to every ready route.
     pub(super) fn forward(&mut self, now: Instant, source_id: SourceId, mut packet: rtc::rtp::Packet) {
@@ -100,11 +110,7 @@ impl Shard {
                 MediaCounters::add(&counters.dropped_stale, 1);
                 continue;
             };
-            let mut out = packet.clone();
-            out.header.ssrc = route.out_ssrc;
-            out.header.payload_type = pt;
-            out.header.sequence_number = seq;
-            out.header.timestamp = ts;
+            let out = leg_copy(&packet, route.out_ssrc, pt, (seq, ts));
             match send_rtp(peer, &mut self.transmits, &mut self.scratch, &out) {
                 Ok(()) => {
                     let len = out.payload.len() as u64;
@@ -139,11 +145,7 @@ impl Shard {
             let in_seq = route.munger.incoming_seq(out_seq);
             let Some(original) = source.history.get(in_seq) else { continue };
             let Some((seq, ts)) = route.munger.forwarded_as(in_seq, original.header.timestamp) else { continue };
-            let mut out = original.clone();
-            out.header.ssrc = route.out_ssrc;
-            out.header.payload_type = pt;
-            out.header.sequence_number = seq;
-            out.header.timestamp = ts;
+            let out = leg_copy(original, route.out_ssrc, pt, (seq, ts));
             if send_rtp(peer, &mut self.transmits, &mut self.scratch, &out).is_ok() {
                 MediaCounters::add(&self.counters.packets_retransmitted, 1);
             }
