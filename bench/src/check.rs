@@ -18,12 +18,14 @@ pub fn check(report: &str, max_loss_pct: Option<f64>, max_p99_ms: Option<f64>) -
     let p99 = f("/latency_ms/p99").unwrap_or(f64::INFINITY);
     let g = |p: &str| f(p).map_or("–".to_owned(), |x| x.to_string());
     eprintln!(
-        "{}: forwarded {forwarded} pkt/s, loss {loss} %, latency p50/p99 {}/{} ms, \
+        "{}: forwarded {forwarded} pkt/s, loss {loss} %, latency p50/p99 {}/{} ms (in the server {}/{} ms), \
          server {} us per delivered pkt at {} % CPU, RSS {} MB, join p50/p99 {}/{} ms, \
          loadgen {} % CPU, {errors} errors",
         v["scenario"].as_str().unwrap_or("?"),
         g("/latency_ms/p50"),
         g("/latency_ms/p99"),
+        g("/server/forward_ms/p50"),
+        g("/server/forward_ms/p99"),
         g("/server/cpu_us_per_delivered_packet"),
         g("/server/cpu_pct"),
         g("/server/rss_mb"),

@@ -466,6 +466,11 @@ async fn run(a: RunArgs) -> Result<Value> {
             // Growth over the empty server, per participant, with media flowing.
             "rss_kib_per_active_participant": rss.zip(rss_start).filter(|_| !peers.is_empty())
                 .map(|((end, _), (start, _))| round1(end.saturating_sub(start) as f64 / peers.len() as f64)),
+            // Kernel receive timestamp → last copy handed to the kernel (switchboard only).
+            "forward_ms": {
+                "p50": sys::histogram_quantile(&m0, &m1, "switchboard_media_forward_seconds", 0.5).map(|s| round3(s * 1e3)),
+                "p99": sys::histogram_quantile(&m0, &m1, "switchboard_media_forward_seconds", 0.99).map(|s| round3(s * 1e3)),
+            },
             "packets_dropped": sys::metric_deltas(&m0, &m1, "switchboard_packets_dropped_total"),
             "nacks": sys::metric_deltas(&m0, &m1, "switchboard_nacks_total"),
             "keyframe_requests": sys::metric_deltas(&m0, &m1, "switchboard_keyframe_requests_total"),

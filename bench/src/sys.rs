@@ -164,6 +164,39 @@ pub fn metric_deltas(
         .collect()
 }
 
+/// Quantile `q` (0–1) of the Prometheus histogram `name` over the window `a` → `b`, in its
+/// buckets' unit, interpolated linearly inside the bucket it falls in (as PromQL's
+/// `histogram_quantile`); `None` without observations in the window.
+pub fn histogram_quantile(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>, name: &str, q: f64) -> Option<f64> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    let mut buckets: Vec<(f64, f64)> = b
+        .iter()
+        .filter_map(|(k, v)| {
+            let le = k.strip_prefix(&prefix)?.strip_suffix("\"}")?;
+            let bound = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+            Some((bound, v - a.get(k).copied().unwrap_or(0.0)))
+        })
+        .collect();
+    buckets.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let (mut lower, mut below) = (0.0, 0.0);
+    for (bound, count) in buckets {
+        if count >= rank {
+            if bound.is_infinite() {
+                return Some(lower);
+            }
+            let within = if count > below { (rank - below) / (count - below) } else { 0.0 };
+            return Some(lower + (bound - lower) * within);
+        }
+        (lower, below) = (bound, count);
+    }
+    None
+}
+
 pub fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
@@ -193,6 +226,22 @@ mod tests {
         );
         assert_eq!(metric_sum(&m, "switchboard_packets_dropped_total"), 7.0);
         assert_eq!(metric_sum(&m, "switchboard_packets"), 0.0);
+    }
+
+    #[test]
+    fn histogram_quantiles_over_a_window() {
+        let h = |c: [f64; 4]| {
+            parse_prometheus(&format!(
+                "h_bucket{{le=\"0.001\"}} {}\nh_bucket{{le=\"0.002\"}} {}\nh_bucket{{le=\"0.005\"}} {}\nh_bucket{{le=\"+Inf\"}} {}\n",
+                c[0], c[1], c[2], c[3]
+            ))
+        };
+        let (a, b) = (h([10.0, 10.0, 10.0, 10.0]), h([60.0, 110.0, 110.0, 110.0]));
+        // 100 observations in the window: 50 ≤ 1 ms, 50 in (1, 2] ms.
+        assert_eq!(histogram_quantile(&a, &b, "h", 0.5), Some(0.001));
+        let p99 = histogram_quantile(&a, &b, "h", 0.99).unwrap();
+        assert!((p99 - 0.00198).abs() < 1e-9, "{p99}");
+        assert_eq!(histogram_quantile(&a, &a, "h", 0.5), None, "nothing observed");
     }
 
     #[test]

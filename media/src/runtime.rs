@@ -4,17 +4,20 @@
 //! channel ([`MediaHandle`]) and hears back through an event channel. The loop waits on the
 //! socket, the shard's earliest timer and the command channel; it reads up to 65 datagrams per
 //! wake and sends what each one produced before reading the next, batched into `sendmmsg` calls
-//! (`udp_batch`). A full send buffer drops the datagram (counted), never blocks the loop.
+//! (`udp_batch`). A full send buffer drops the datagram (counted), never blocks the loop. The time
+//! from each datagram's arrival in the socket (the kernel's timestamp) to the hand-off of its
+//! copies is counted in `MediaCounters::forward_latency`.
 
 use crate::api::{MediaCommand, MediaEvent};
 use crate::config::MediaConfig;
+use crate::rx_time;
 use crate::shard::Shard;
 use crate::stats::{MediaCounters, ShardSnapshot};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
@@ -74,6 +77,7 @@ impl MediaRuntime {
         let std_socket = std::net::UdpSocket::bind(config.udp_bind)?;
         std_socket.set_nonblocking(true)?;
         set_buffers(&std_socket);
+        crate::rx_time::enable(&std_socket);
         let local_addr = std_socket.local_addr()?;
         let counters = Arc::new(MediaCounters::default());
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -139,14 +143,22 @@ async fn run(
             }
             res = socket.recv_from(&mut buf) => match res {
                 Ok((n, from)) => {
+                    let mut arrived = rx_time::last_receive_time(&socket);
                     shard.handle_datagram(Instant::now(), from, &buf[..n]);
                     // Drain what else is queued before paying for a wake-up again, sending each
                     // datagram's copies before reading the next: under load, the first
                     // publisher packet of a burst does not wait for the whole burst's fan-out.
                     for _ in 0..64 {
-                        send_queued(&mut shard, &socket, &mut outgoing);
+                        let sent = send_queued(&mut shard, &socket, &mut outgoing);
+                        if let Some(at) = arrived.take().filter(|_| sent > 0) {
+                            let in_server = SystemTime::now().duration_since(at).unwrap_or_default();
+                            shard.counters().forward_latency.observe(in_server);
+                        }
                         match socket.try_recv_from(&mut buf) {
-                            Ok((n, from)) => shard.handle_datagram(Instant::now(), from, &buf[..n]),
+                            Ok((n, from)) => {
+                                arrived = rx_time::last_receive_time(&socket);
+                                shard.handle_datagram(Instant::now(), from, &buf[..n]);
+                            }
                             Err(_) => break,
                         }
                     }
@@ -165,16 +177,18 @@ async fn run(
     info!("media shard stopped");
 }
 
-/// Sends every datagram the shard has queued, in `sendmmsg` batches.
-fn send_queued(shard: &mut Shard, socket: &UdpSocket, outgoing: &mut Vec<crate::shard::Transmit>) {
+/// Sends every datagram the shard has queued, in `sendmmsg` batches; returns how many left.
+fn send_queued(shard: &mut Shard, socket: &UdpSocket, outgoing: &mut Vec<crate::shard::Transmit>) -> usize {
+    let mut total = 0;
     loop {
         outgoing.extend(std::iter::from_fn(|| shard.poll_transmit()).take(crate::udp_batch::BATCH));
         if outgoing.is_empty() {
-            return;
+            return total;
         }
         let sent = crate::udp_batch::send_batch(socket, outgoing);
         MediaCounters::add(&shard.counters().dropped_send_buffer, sent.dropped as u64);
         MediaCounters::add(&shard.counters().send_calls, sent.calls as u64);
+        total += sent.sent;
         outgoing.clear();
     }
 }

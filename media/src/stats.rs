@@ -33,6 +33,44 @@ pub struct MediaCounters {
     pub send_calls: AtomicU64,
     /// PLIs sent to publishers.
     pub plis_sent: AtomicU64,
+    /// Time publisher packets spend in the server.
+    pub forward_latency: ForwardLatency,
+}
+
+/// Upper bounds (seconds) of [`ForwardLatency`]'s buckets.
+pub const FORWARD_LATENCY_BOUNDS: [f64; 13] =
+    [0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+/// A histogram of the time from a datagram's arrival in the media socket's queue (the kernel's
+/// receive timestamp) to the hand-off of the last copy it produced to the kernel: what the server
+/// adds to a forwarded packet's latency, short of the kernel's own send path. Buckets are
+/// cumulative as in Prometheus (`le`); the last one is `+Inf`.
+#[derive(Debug, Default)]
+pub struct ForwardLatency {
+    buckets: [AtomicU64; FORWARD_LATENCY_BOUNDS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+impl ForwardLatency {
+    /// Counts one packet that spent `d` in the server.
+    pub fn observe(&self, d: std::time::Duration) {
+        let secs = d.as_secs_f64();
+        let first = FORWARD_LATENCY_BOUNDS.iter().position(|b| secs <= *b).unwrap_or(FORWARD_LATENCY_BOUNDS.len());
+        for bucket in &self.buckets[first..] {
+            bucket.fetch_add(1, Ordering::Relaxed);
+        }
+        self.sum_ns.fetch_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Cumulative counts per bound of [`FORWARD_LATENCY_BOUNDS`], then `+Inf` (= the count).
+    pub fn cumulative(&self) -> Vec<u64> {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect()
+    }
+
+    /// Sum of the observed times, seconds.
+    pub fn sum_seconds(&self) -> f64 {
+        self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9
+    }
 }
 
 impl MediaCounters {
@@ -112,4 +150,24 @@ pub struct PeerStats {
     pub inbound: Vec<(crate::SourceId, TrackStats)>,
     /// Subscriber peers: each forwarded track as sent, with the client's reports.
     pub outbound: Vec<(crate::SourceId, TrackStats)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn latency_buckets_are_cumulative() {
+        let h = ForwardLatency::default();
+        h.observe(Duration::from_micros(30));
+        h.observe(Duration::from_micros(700));
+        h.observe(Duration::from_secs(3));
+        let c = h.cumulative();
+        assert_eq!(c.len(), FORWARD_LATENCY_BOUNDS.len() + 1);
+        assert_eq!(&c[..5], &[1, 1, 1, 1, 2], "≤50 µs, ≤100, ≤250, ≤500, ≤1 ms");
+        assert_eq!(c[FORWARD_LATENCY_BOUNDS.len() - 1], 2, "≤1 s");
+        assert_eq!(*c.last().unwrap(), 3, "+Inf counts everything");
+        assert!((h.sum_seconds() - 3.00073).abs() < 1e-6);
+    }
 }

@@ -40,6 +40,9 @@ pub mod names {
     pub const KEYFRAME_REQUESTS: &str = "switchboard_keyframe_requests_total";
     /// Counter: `sendmmsg` system calls of the media shard (forwarded packets ÷ this = batch size).
     pub const MEDIA_SEND_CALLS: &str = "switchboard_media_send_calls_total";
+    /// Histogram: seconds from a publisher packet's arrival in the media socket (kernel timestamp)
+    /// to the hand-off of its last forwarded copy to the kernel.
+    pub const MEDIA_FORWARD_SECONDS: &str = "switchboard_media_forward_seconds";
     /// Histogram: seconds from joining to connected media.
     pub const JOIN_LATENCY: &str = "switchboard_join_latency_seconds";
     /// Counter by `direction` and `type`: WebSocket messages.
@@ -183,8 +186,28 @@ impl Metrics {
         self.media_peers.set(snapshot.media.peers as i64);
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        let mut text = String::from_utf8(out).unwrap_or_default();
+        forward_latency_text(&mut text, &m.forward_latency);
+        text
     }
+}
+
+/// Appends the shard's forward-latency histogram in the Prometheus text format. The shard keeps
+/// it in atomics of its own (the media crate does not depend on `prometheus`), so it is written
+/// here rather than registered.
+fn forward_latency_text(out: &mut String, h: &switchboard_media::ForwardLatency) {
+    use std::fmt::Write;
+    let name = names::MEDIA_FORWARD_SECONDS;
+    let counts = h.cumulative();
+    let _ = writeln!(out, "# HELP {name} Seconds from a publisher packet's arrival in the media socket to the hand-off of its last forwarded copy to the kernel");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (bound, count) in switchboard_media::FORWARD_LATENCY_BOUNDS.iter().zip(&counts) {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {count}");
+    }
+    let total = counts.last().copied().unwrap_or(0);
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {total}");
+    let _ = writeln!(out, "{name}_sum {}", h.sum_seconds());
+    let _ = writeln!(out, "{name}_count {total}");
 }
 
 #[cfg(test)]
@@ -207,6 +230,7 @@ mod tests {
             names::NACKS,
             names::KEYFRAME_REQUESTS,
             names::MEDIA_SEND_CALLS,
+            names::MEDIA_FORWARD_SECONDS,
             names::JOIN_LATENCY,
             names::WS_MESSAGES,
             names::API_REQUESTS,

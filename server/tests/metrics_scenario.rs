@@ -210,6 +210,12 @@ async fn metrics_reflect_a_scripted_scenario() {
         "the kits received {received_by_kits} packets, the server counts only {forwarded} forwarded"
     );
     assert!(m.value("switchboard_bytes_forwarded_total", Type::Counter, &[]) > forwarded, "bytes > packets");
+    // Every received datagram that produced a send is timed (publisher packets, and the STUN and
+    // DTLS replies of the set-up), at least one per packet forwarded to one subscriber each here.
+    let timed = m.histogram("switchboard_media_forward_seconds", ValueType::Count);
+    assert!(timed >= forwarded / 2.0 && timed > 0.0, "{timed} datagrams timed, {forwarded} packets forwarded");
+    let mean = m.histogram("switchboard_media_forward_seconds", ValueType::Sum) / timed;
+    assert!(mean > 0.0 && mean < 1.0, "mean time in the server {mean} s");
     let dropped_muted = m.value("switchboard_packets_dropped_total", Type::Counter, &[("reason", "muted")]);
     assert!(dropped_muted > 0.0, "alice's audio is muted: its packets are dropped");
     // Only alice's audio is muted: no more dropped than she sent from the mute to the scrape,
