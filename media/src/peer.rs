@@ -35,6 +35,9 @@ pub(crate) struct Peer {
     pub(crate) pc: RTCPeerConnection,
     /// The address the client's last datagram came from.
     pub(crate) remote: Option<SocketAddr>,
+    /// The remote address of the selected ICE candidate pair, read after every drain (the
+    /// selection only changes while `rtc` handles the client's datagrams): where media goes.
+    pub(crate) send_to: Option<SocketAddr>,
     pub(crate) connected: bool,
     /// Earliest time the PC wants `handle_timeout`, cached after every drain.
     pub(crate) next_timeout: Option<Instant>,
@@ -58,6 +61,7 @@ impl Peer {
             role,
             pc,
             remote: None,
+            send_to: None,
             connected: false,
             next_timeout: None,
             dirty: false,

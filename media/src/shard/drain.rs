@@ -1,6 +1,7 @@
 //! Draining a touched PeerConnection and handling its events and reads.
 
 use super::*;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 
@@ -22,6 +23,7 @@ impl Shard {
                 self.transmits.push_back(Transmit { to: w.transport.peer_addr, payload: w.message });
             }
             peer.next_timeout = peer.pc.poll_timeout();
+            peer.send_to = peer.pc.selected_remote_addr();
         }
         for ev in events.drain(..) {
             self.handle_pc_event(now, id, ev);
@@ -153,7 +155,13 @@ impl Shard {
                     return;
                 }
                 let route = self.peers.get(&id).and_then(|p| p.routes.get(&track_id)).copied();
-                if let Some(source) = route.and_then(|r| self.routes.get(&r)).map(|r| r.source) {
+                if let Some(route) = route.and_then(|r| self.routes.get_mut(&r)) {
+                    for p in &packets {
+                        let any = p.as_any();
+                        route.plis_received += u32::from(any.is::<PictureLossIndication>());
+                        route.firs_received += u32::from(any.is::<FullIntraRequest>());
+                    }
+                    let source = route.source;
                     MediaCounters::add(&self.counters.keyframe_requests_received, 1);
                     self.request_keyframe(now, source);
                 }

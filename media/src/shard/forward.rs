@@ -32,7 +32,7 @@ fn send_rtp(
     scratch: &mut Vec<u8>,
     packet: &rtc::rtp::Packet,
 ) -> Result<(), SendError> {
-    let to = peer.pc.selected_remote_addr().or(peer.remote).ok_or(SendError::NotReady)?;
+    let to = peer.send_to.or(peer.remote).ok_or(SendError::NotReady)?;
     scratch.resize(packet.marshal_size(), 0);
     let n = packet.marshal_to(scratch).map_err(SendError::Failed)?;
     let payload = peer

@@ -102,8 +102,10 @@ pub(crate) struct Route {
     /// Packets and payload bytes sent on this leg (retransmissions not counted).
     packets_sent: u64,
     bytes_sent: u64,
-    /// RTCP NACK packets the subscriber sent about this leg.
+    /// RTCP NACK, PLI and FIR packets the subscriber sent about this leg.
     nacks_received: u32,
+    plis_received: u32,
+    firs_received: u32,
     last_sender_report: Option<Instant>,
     /// The subscriber's latest RTCP reception report for this leg.
     last_report: Option<ReceptionSummary>,

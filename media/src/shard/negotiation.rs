@@ -123,6 +123,8 @@ impl Shard {
                 packets_sent: 0,
                 bytes_sent: 0,
                 nacks_received: 0,
+                plis_received: 0,
+                firs_received: 0,
                 last_sender_report: None,
                 last_report: None,
             },
