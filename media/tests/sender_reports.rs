@@ -21,6 +21,6 @@ fn forwarded_legs_send_sender_reports_every_second() {
     let (_, leg_ssrc) = net.clients[subscriber].remote_tracks["TR_v"];
     let reports: Vec<u32> = net.clients[subscriber].sender_reports[before..].to_vec();
     let own = reports.iter().filter(|s| **s == leg_ssrc).count();
-    // ~5 s of media at one report per second (rtc's default interval).
-    assert!((3..=7).contains(&own), "sender reports for the leg in 5 s: {own} (all: {reports:?})");
+    // ~5 s of media at one report every 0.5–1.5 s (RFC 3550 §6.2 randomisation around 1 s).
+    assert!((3..=10).contains(&own), "sender reports for the leg in 5 s: {own} (all: {reports:?})");
 }

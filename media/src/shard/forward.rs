@@ -15,7 +15,7 @@ use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::shared::marshal::{Marshal, MarshalSize};
 
-/// How often each leg sends an RTCP sender report (what `rtc`'s interceptor does by default).
+/// How often each leg sends an RTCP sender report on average (`rtc`'s interceptor default).
 const SENDER_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Why a packet could not go out on a leg.
@@ -152,8 +152,8 @@ impl Shard {
         }
     }
 
-    /// Writes an RTCP sender report on every leg that forwarded media and has not reported for
-    /// [`SENDER_REPORT_INTERVAL`]: the NTP time now and the RTP time it corresponds to on the leg
+    /// Writes an RTCP sender report on every leg that forwarded media and is due one (about every
+    /// [`SENDER_REPORT_INTERVAL`]): the NTP time now and the RTP time it corresponds to on the leg
     /// (the last timestamp sent, advanced by the time since), for the browser's audio/video sync
     /// and for the round-trip time its receiver reports let us compute.
     pub(super) fn send_sender_reports(&mut self, now: Instant) {
@@ -161,7 +161,7 @@ impl Shard {
         let mut written = Vec::new();
         for route in self.routes.values_mut() {
             let Some(last) = route.last_forwarded else { continue };
-            if route.last_sender_report.is_some_and(|t| now.saturating_duration_since(t) < SENDER_REPORT_INTERVAL) {
+            if route.next_sender_report.is_some_and(|t| now < t) {
                 continue;
             }
             let Some(peer) = self.peers.get_mut(&route.subscriber).filter(|p| p.connected) else { continue };
@@ -176,7 +176,10 @@ impl Shard {
                 octet_count: route.bytes_sent as u32,
                 ..Default::default()
             };
-            route.last_sender_report = Some(now);
+            // RFC 3550 §6.2: a randomised interval (0.5–1.5 × the nominal one), which also keeps
+            // the legs of one fan-out, all started by the same keyframe, from reporting in the
+            // same tick (each report still goes through `rtc`'s write pipeline).
+            route.next_sender_report = Some(now + SENDER_REPORT_INTERVAL.mul_f64(rand::random::<f64>() + 0.5));
             if let Some(mut sender) = peer.pc.rtp_sender(route.sender) {
                 match sender.write_rtcp(now, vec![Box::new(report)]) {
                     Ok(()) => written.push(route.subscriber),

@@ -106,7 +106,8 @@ pub(crate) struct Route {
     nacks_received: u32,
     plis_received: u32,
     firs_received: u32,
-    last_sender_report: Option<Instant>,
+    /// When the leg reports next (none yet: at the first housekeeping after media).
+    next_sender_report: Option<Instant>,
     /// The subscriber's latest RTCP reception report for this leg.
     last_report: Option<ReceptionSummary>,
 }

@@ -125,7 +125,7 @@ impl Shard {
                 nacks_received: 0,
                 plis_received: 0,
                 firs_received: 0,
-                last_sender_report: None,
+                next_sender_report: None,
                 last_report: None,
             },
         );
