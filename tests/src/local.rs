@@ -85,3 +85,9 @@ pub async fn answer_offer(pc: &dyn PeerConnection, sdp: &str) -> Result<String> 
     pc.set_local_description(answer.clone()).await.map_err(|e| anyhow!("set_local_description: {e}"))?;
     Ok(pc.local_description().await.map_or(answer.sdp, |d| d.sdp))
 }
+
+/// Applies the remote answer `sdp` to `pc` (whose offer is outstanding).
+pub async fn apply_answer(pc: &dyn PeerConnection, sdp: &str) -> Result<()> {
+    let answer = RTCSessionDescription::answer(sdp.to_owned()).map_err(|e| anyhow!("{e}"))?;
+    pc.set_remote_description(answer).await.map_err(|e| anyhow!("set_remote_description(answer): {e}"))
+}

@@ -30,7 +30,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
     PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState,
-    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
+    RTCPeerConnectionState, Registry, SettingEngineBuilder,
 };
 
 use crate::hist::Hist;
@@ -264,13 +264,9 @@ impl BenchPeer {
                 if std::env::var_os("BENCH_DEBUG_SDP").is_some() {
                     eprintln!("--- janus answer ---\n{answer}");
                 }
-                self.publisher
-                    .set_remote_description(
-                        RTCSessionDescription::answer(answer.to_owned())
-                            .map_err(|e| anyhow!("{e}"))?,
-                    )
+                switchboard_tests::local::apply_answer(self.publisher.as_ref(), answer)
                     .await
-                    .map_err(|e| anyhow!("applying the answer: {e}"))?;
+                    .context("applying the answer")?;
                 self.shared.publish_answers.fetch_add(1, Ordering::AcqRel);
             }
         }

@@ -141,11 +141,7 @@ pub(super) async fn signal_loop(
                 let Some(sdp) = v.get("sdp").and_then(Value::as_str) else {
                     continue;
                 };
-                let applied = match RTCSessionDescription::answer(sdp.to_owned()) {
-                    Ok(a) => publisher.set_remote_description(a).await,
-                    Err(e) => Err(e),
-                };
-                match applied {
+                match switchboard_tests::local::apply_answer(publisher.as_ref(), sdp).await {
                     Ok(()) => {
                         shared.publish_answers.fetch_add(1, Ordering::AcqRel);
                     }

@@ -33,7 +33,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
     PeerConnectionEventHandler, RTCConfigurationBuilder, RTCPeerConnectionState,
-    RTCSessionDescription, Registry, SettingEngineBuilder,
+    Registry, SettingEngineBuilder,
 };
 use webrtc::rtp_transceiver::RtpSender;
 

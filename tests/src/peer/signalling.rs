@@ -46,11 +46,7 @@ pub(super) async fn signal_loop(
                     inner.error(format!("publish_answer without sdp: {v}"));
                     continue;
                 };
-                let applied = match RTCSessionDescription::answer(sdp.to_owned()) {
-                    Ok(answer) => publisher.set_remote_description(answer).await,
-                    Err(e) => Err(e),
-                };
-                match applied {
+                match crate::local::apply_answer(publisher.as_ref(), sdp).await {
                     Ok(()) => {
                         inner.publish_answers_applied.fetch_add(1, Ordering::AcqRel);
                     }
