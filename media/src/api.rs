@@ -13,8 +13,9 @@ pub enum PeerRole {
     Subscriber,
 }
 
-/// Audio or video.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Audio or video (`"audio"`/`"video"` when serialised).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MediaKind {
     /// An audio track.
     Audio,

@@ -1,43 +1,19 @@
 //! Starting and stopping the server: media shard, conference, HTTP listener, shutdown.
 
 use crate::config::Config;
-use crate::drain::{Drain, DrainStatus};
-use crate::events::{EventService, EventServiceOptions, EventTasks};
+use crate::drain::Drain;
+use crate::events::{EventServiceOptions, EventTasks};
 use crate::http;
 use crate::metrics::Metrics;
+use crate::state::AppState;
 use crate::store::{SqliteStore, Store, StoreHandle};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_media::{MediaConfig, MediaRuntime};
-use switchboard_signaling::{Conference, ConferenceOptions, EventSink, RoomSettings};
+use switchboard_signaling::{Conference, ConferenceOptions, RoomSettings};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-
-/// State shared by every HTTP handler.
-pub(crate) struct AppState {
-    pub(crate) config: Config,
-    pub(crate) conference: Conference,
-    pub(crate) metrics: Arc<Metrics>,
-    /// Where rooms send their events (also read for the dropped-events metric).
-    pub(crate) events: EventSink,
-    /// Numbered events: live subscriptions with replay, webhook counters.
-    pub(crate) event_service: EventService,
-    /// Events and session records.
-    pub(crate) store: StoreHandle,
-    pub(crate) shutdown: CancellationToken,
-    /// The drain, started by a signal or `POST /api/v1/server/drain`.
-    pub(crate) drain: Drain,
-}
-
-impl AppState {
-    /// Starts the drain (idempotent) with the configured deadline, or a shorter one.
-    pub(crate) fn start_drain(&self, timeout: Option<Duration>, started_by: String) -> DrainStatus {
-        let configured = Duration::from_secs(self.config.drain_timeout_s);
-        let timeout = timeout.map_or(configured, |t| t.min(configured));
-        self.drain.start(&self.conference, timeout, started_by)
-    }
-}
 
 /// A started server.
 pub struct RunningServer {

@@ -10,6 +10,7 @@ mod drain;
 pub mod events;
 mod http;
 mod metrics;
+mod state;
 pub mod store;
 pub mod testing;
 mod tls;

@@ -1,7 +1,7 @@
 //! Rooms over the admin API: create (201 with the object), list (wrapped), get, patch (200 with
 //! the updated object), end (204, everyone disconnected with `room_ended`), and each class of bad
 //! input: 400 malformed or ill-shaped JSON, 415 without a JSON content type, 404 unknown room,
-//! 409 existing room, 422 unacceptable values, JSON 405 for a wrong method.
+//! 409 existing room, 400 values against their rules, 422 requests the room cannot carry out, JSON 405 for a wrong method.
 
 mod common;
 
@@ -63,13 +63,13 @@ async fn ending_a_room_disconnects_everyone_with_room_ended() {
 }
 
 #[tokio::test]
-async fn an_existing_room_is_409_and_bad_names_are_422() {
+async fn an_existing_room_is_409_and_bad_names_are_400() {
     let server = spawn_test_server().await.unwrap();
     let api = Api::new(&server);
     api.create_room("dup", Value::Null).await;
     api.post("/api/v1/rooms", json!({"name": "dup"})).await.expect_error(409, "room_exists");
     for bad in ["", "has space", "a/b", &"x".repeat(65)] {
-        api.post("/api/v1/rooms", json!({"name": bad})).await.expect_error(422, "invalid_request");
+        api.post("/api/v1/rooms", json!({"name": bad})).await.expect_error(400, "invalid_request");
     }
     server.shutdown().await;
 }
@@ -109,6 +109,27 @@ async fn malformed_and_ill_shaped_bodies_are_400_never_500() {
     // Nothing was created by any of these.
     let names = api.get("/api/v1/rooms").await.expect(200);
     assert_eq!(names["rooms"].as_array().unwrap().len(), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn numeric_settings_outside_their_range_are_400_naming_the_field() {
+    let server = spawn_test_server().await.unwrap();
+    let api = Api::new(&server);
+    // u64::MAX seconds once panicked the room's task (an Instant overflow) after the room was made.
+    let huge = json!({"name": "big", "empty_timeout_s": u64::MAX});
+    let reply = api.post("/api/v1/rooms", huge).await;
+    let body = reply.expect_error(400, "invalid_request").body;
+    assert!(body["error"]["message"].as_str().unwrap().contains("empty_timeout_s"), "{body}");
+    let body = api.post("/api/v1/rooms", json!({"name": "big", "max_participants": 100_001})).await.expect_error(400, "invalid_request").body;
+    assert!(body["error"]["message"].as_str().unwrap().contains("max_participants"), "{body}");
+    api.create_room("small", json!({"empty_timeout_s": 604_800, "max_participants": 100_000})).await;
+    let body = api.patch("/api/v1/rooms/small", json!({"empty_timeout_s": 604_801})).await.expect_error(400, "invalid_request").body;
+    assert!(body["error"]["message"].as_str().unwrap().contains("between 0 and 604800"), "{body}");
+    // The room is unharmed: it answers with its settings as they were.
+    let room = api.get("/api/v1/rooms/small").await.expect(200);
+    assert_eq!(room["empty_timeout_s"], 604_800);
+    assert_eq!(api.get("/api/v1/rooms").await.expect(200)["rooms"].as_array().unwrap().len(), 1, "no room \"big\"");
     server.shutdown().await;
 }
 

@@ -1,5 +1,6 @@
 //! Switchboard signalling: the conference model (rooms, participants, tracks, permissions) and
-//! the JSON WebSocket protocol. No HTTP, no files, no environment: the server crate feeds it.
+//! the JSON WebSocket protocol, with the session loop that speaks it over any transport. No HTTP,
+//! no files, no environment: the server crate feeds it.
 #![warn(missing_docs)]
 
 pub mod admin;
@@ -7,19 +8,26 @@ pub mod call_state;
 mod conference;
 pub mod events;
 mod ids;
-mod participant;
+mod join;
+mod media_router;
+mod options;
 mod permissions;
-pub mod quality;
 pub mod protocol;
+pub mod quality;
+mod registry;
 mod room;
+pub mod session;
 
-pub use admin::{
-    AdminError, AdminOp, AdminReply, MuteRequest, ParticipantPatch, ParticipantView, RoomPatch, RoomSettings, RoomView,
-    SubscriptionView, TrackStatsView, TrackView,
-};
+pub use admin::ops;
+pub use admin::{AdminError, InvalidSetting, ParticipantView, RoomPatch, RoomSettings, RoomView, SubscriptionView, TrackStatsView, TrackView};
 pub use call_state::{CallState, DisconnectReason};
+pub use conference::{Conference, ConferenceSnapshot};
 pub use events::{ConferenceEvent, EventKind, EventSink};
-pub use conference::{Conference, ConferenceOptions, JoinLatencyObserver, ConferenceSnapshot, JoinError, JoinRequest, Session};
-pub use ids::{Identity, ParticipantSid, RoomName, TrackSid};
+pub use ids::{Identity, InvalidName, ParticipantSid, RoomName, TrackSid, MAX_IDENTITY_BYTES, MAX_ROOM_NAME_BYTES};
+pub use join::{JoinError, JoinRequest};
+pub use options::{ConferenceOptions, JoinLatencyObserver};
 pub use permissions::Permissions;
 pub use protocol::{ClientMessage, ErrorCode, Outbound, ServerMessage, PROTOCOL_VERSION};
+pub use room::AdminOp;
+pub use session::Session;
+pub use switchboard_media::MediaKind;

@@ -3,7 +3,7 @@
 //! people join through invite links, and moderators use `switchboard token --admin`.
 
 use super::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::Claims;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
@@ -12,6 +12,7 @@ use axum::Json;
 use rand::Rng;
 use serde::Deserialize;
 use std::sync::Arc;
+use switchboard_signaling::RoomName;
 use std::time::Duration;
 
 #[derive(Deserialize)]
@@ -61,14 +62,14 @@ pub(crate) async fn mint(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     dev_mode_only(&state)?;
     let Json(req) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))?;
-    let room = req.room.trim();
+    let room = RoomName::parse(req.room.trim())?;
     let name = req.name.trim();
-    if room.is_empty() || room.len() > 64 || name.is_empty() || name.len() > 64 {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "room and name must be 1–64 characters"));
+    if name.is_empty() || name.len() > 64 {
+        return Err(ApiError::invalid_value("name must be 1–64 characters"));
     }
     let identity = identity_for(name);
     let c = &state.config;
-    let token = Claims::join(&c.api_key, room, &identity, Some(name), Duration::from_secs(6 * 3600)).sign(&c.api_secret);
+    let token = Claims::join(&c.api_key, room.as_str(), &identity, Some(name), Duration::from_secs(6 * 3600)).sign(&c.api_secret);
     Ok(Json(serde_json::json!({"token": token, "identity": identity, "room": room})))
 }
 

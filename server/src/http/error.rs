@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::time::Duration;
-use switchboard_signaling::AdminError;
+use switchboard_signaling::{AdminError, InvalidName, InvalidSetting};
 use tracing::error;
 
 /// An HTTP error with a stable snake_case code.
@@ -39,9 +39,10 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    /// 422: well-formed, but a value is not acceptable.
-    pub(crate) fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
+    /// 400 `invalid_request`: a value that cannot be one of the request's types (out of its
+    /// range, against the naming rule); the message names the field.
+    pub(crate) fn invalid_value(message: impl Into<String>) -> Self {
+        Self::bad_request("invalid_request", message)
     }
 
     /// 401 with a `WWW-Authenticate: Bearer` challenge.
@@ -103,6 +104,18 @@ impl From<AdminError> for ApiError {
             _ => return Self::internal(format!("unmapped admin error: {e:?}")),
         };
         Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<InvalidSetting> for ApiError {
+    fn from(e: InvalidSetting) -> Self {
+        Self::invalid_value(e.to_string())
+    }
+}
+
+impl From<InvalidName> for ApiError {
+    fn from(e: InvalidName) -> Self {
+        Self::invalid_value(e.to_string())
     }
 }
 

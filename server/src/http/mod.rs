@@ -6,7 +6,7 @@ mod dev_token;
 mod error;
 mod ws;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use api::extract::MAX_BODY_BYTES;
 use api::guard::{require_admin, Gate};
 use api::{data, events, invites, lobby, moderation, participants, rooms, server, sessions};

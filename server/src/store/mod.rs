@@ -4,7 +4,6 @@
 //! async runtime. What a record says is decided by the event pipeline (`events::records`): the
 //! store only applies [`RecordChange`]s.
 
-mod migrations;
 mod model;
 mod sqlite;
 

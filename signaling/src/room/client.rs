@@ -1,15 +1,22 @@
 //! Messages from a participant's client: negotiation, its own mutes, unmute answers, data, and
 //! in-room moderation (`moderate`, with the `room_admin` permission).
 
-use super::*;
-use crate::admin::{MuteRequest, ParticipantPatch};
-use crate::protocol::{ErrorCode, IceTarget, ModerateRequest};
-use switchboard_media::MediaCommand;
+use super::ops::AdminOp;
+use super::Room;
+use crate::admin::ops::{
+    Admit, Deny, Hold, ListParticipants, Move, Mute, MuteRequest, MuteRoom, ParticipantPatch, RemoveParticipant,
+    Resume, UpdateParticipant,
+};
+use crate::admin::AdminError;
+use crate::call_state::DisconnectReason;
+use crate::ids::{Identity, ParticipantSid, RoomName, TrackSid};
+use crate::protocol::{ClientMessage, ErrorCode, IceTarget, ModerateRequest, Outbound, ServerMessage};
+use switchboard_media::{MediaCommand, MediaKind};
 
 impl Room {
     pub(super) fn on_client(&mut self, sid: &ParticipantSid, msg: ClientMessage) {
-        if !self.participants.contains_key(sid) {
-            if self.lobby.iter().any(|m| &m.sid == sid) {
+        if !self.participants.contains(sid) {
+            if self.lobby.get(sid).is_some() {
                 self.on_lobby_client(sid, msg);
             }
             return;
@@ -21,7 +28,7 @@ impl Room {
                     return self.deny(sid, "this token may not publish (can_publish is false)");
                 }
                 p.declared_sources = sources;
-                self.inner.media.send(MediaCommand::ApplyOffer { peer: p.publisher, sdp });
+                self.shared.media.send(MediaCommand::ApplyOffer { peer: p.publisher, sdp });
             }
             ClientMessage::SubscribeAnswer { sdp } => {
                 if !p.offer_outstanding {
@@ -29,7 +36,7 @@ impl Room {
                     return self.send_to(sid, msg);
                 }
                 p.offer_outstanding = false;
-                self.inner.media.send(MediaCommand::ApplyAnswer { peer: p.subscriber, sdp });
+                self.shared.media.send(MediaCommand::ApplyAnswer { peer: p.subscriber, sdp });
             }
             ClientMessage::IceCandidate { target, candidate } => {
                 let peer = match target {
@@ -38,7 +45,7 @@ impl Room {
                 };
                 if !candidate.candidate.is_empty() {
                     let cmd = MediaCommand::AddRemoteCandidate { peer, candidate: candidate.candidate, sdp_mid: candidate.sdp_mid };
-                    self.inner.media.send(cmd);
+                    self.shared.media.send(cmd);
                 }
             }
             ClientMessage::SetTrackMuted { track, muted } => {
@@ -46,17 +53,15 @@ impl Room {
                 let Some(t) = p.tracks.get(&track) else {
                     return self.send_to(sid, ServerMessage::error(ErrorCode::NotFound, format!("you publish no track {track}")));
                 };
-                if !muted {
-                    if let Some(by) = &t.muted_by {
-                        let msg = format!("track {track} was muted by moderator {by}; only a moderator can unmute it");
-                        return self.deny(sid, &msg);
-                    }
+                if let Err(locked) = t.mute.publisher_may(muted) {
+                    let msg = format!("track {track} was muted by moderator {}; only a moderator can unmute it", locked.0);
+                    return self.deny(sid, &msg);
                 }
                 self.set_track_muted(sid, &track, muted, None);
             }
             ClientMessage::UnmuteResponse { track, accept } => {
                 let track = TrackSid(track);
-                let requested = p.tracks.get(&track).is_some_and(|t| t.unmute_requested);
+                let requested = p.tracks.get(&track).is_some_and(|t| t.mute.unmute_requested);
                 if !requested {
                     let msg = ServerMessage::error(ErrorCode::OutOfOrder, format!("no unmute request is pending for track {track}"));
                     return self.send_to(sid, msg);
@@ -64,13 +69,15 @@ impl Room {
                 if accept {
                     self.set_track_muted(sid, &track, false, None);
                 } else if let Some(t) = p.tracks.get_mut(&track) {
-                    t.unmute_requested = false;
+                    t.mute.unmute_requested = false;
                 }
             }
             ClientMessage::SendData { payload, to } => {
                 if !p.member.permissions.can_publish_data {
                     return self.deny(sid, "this token may not send data (can_publish_data is false)");
                 }
+                // Identities that break the naming rule cannot be anyone here.
+                let to: Vec<Identity> = to.into_iter().filter_map(|i| Identity::parse(i).ok()).collect();
                 self.send_data(Some(sid), payload, &to);
             }
             // No permission needed: raising a hand is how someone who may not publish asks to.
@@ -80,10 +87,10 @@ impl Room {
                     return self.deny(sid, "moderation needs the room_admin permission");
                 }
                 if p.member.token_room != self.name {
-                    let msg = format!("room_admin applies to room {:?} only (the token's room)", p.member.token_room.0);
+                    let msg = format!("room_admin applies to room {:?} only (the token's room)", p.member.token_room.as_str());
                     return self.deny(sid, &msg);
                 }
-                let by = p.member.identity.0.clone();
+                let by = p.member.identity.clone();
                 self.moderate(sid, req, &by);
             }
             ClientMessage::Leave => self.remove(sid, DisconnectReason::Left, None, 1000),
@@ -93,52 +100,30 @@ impl Room {
 
     /// A lobby member may only leave or ping; the rest waits for admission.
     fn on_lobby_client(&mut self, sid: &ParticipantSid, msg: ClientMessage) {
-        let Some(m) = self.lobby.iter().find(|m| &m.sid == sid) else { return };
         let reply = match msg {
             ClientMessage::Leave => return self.remove(sid, DisconnectReason::Left, None, 1000),
             ClientMessage::Ping { ts } => ServerMessage::Pong { ts },
             _ => ServerMessage::error(ErrorCode::OutOfOrder, "you are waiting in the lobby; a moderator must admit you first"),
         };
-        let _ = m.send(reply);
+        if let Some(m) = self.lobby.get(sid) {
+            let _ = m.send(reply);
+        }
     }
 
     fn deny(&mut self, sid: &ParticipantSid, message: &str) {
         self.send_to(sid, ServerMessage::error(ErrorCode::PermissionDenied, message));
     }
 
-    fn moderate(&mut self, sid: &ParticipantSid, req: ModerateRequest, by: &str) {
-        let identity = req.identity.clone().unwrap_or_default();
-        let op = match req.action.as_str() {
-            "mute" | "unmute" => AdminOp::Mute(
-                identity,
-                MuteRequest { track: req.track, kind: req.kind, muted: req.action == "mute" },
-            ),
-            "mute_room" => AdminOp::MuteRoom { kind: req.kind.unwrap_or_default(), except: req.except },
-            "hold" => AdminOp::Hold(identity),
-            "resume" => AdminOp::Resume(identity),
-            "remove" => AdminOp::RemoveParticipant { identity, reason: req.reason, ban: req.ban },
-            "move" => AdminOp::Move { identity, to_room: req.to_room.unwrap_or_default() },
-            "admit" => AdminOp::Admit(identity),
-            "deny" => AdminOp::Deny(identity),
-            "lower_hand" => {
-                AdminOp::UpdateParticipant(identity, ParticipantPatch { hand_raised: Some(false), ..Default::default() })
-            }
-            "update_permissions" => match req.permissions {
-                Some(p) => AdminOp::UpdateParticipant(identity, ParticipantPatch { permissions: Some(p), ..Default::default() }),
-                None => return self.send_to(sid, ServerMessage::error(ErrorCode::InvalidMessage, "update_permissions needs permissions")),
-            },
-            "list" => AdminOp::ListParticipants,
-            other => {
-                let msg = format!("unknown moderate action {other:?}; see docs/protocol.md");
-                return self.send_to(sid, ServerMessage::error(ErrorCode::InvalidMessage, msg));
-            }
-        };
-        let action = req.action;
-        // The moderator may remove or move itself: answer through its own queue, not the room.
+    /// An in-room `moderate` message: parsed into its operation, run, answered with
+    /// `moderate_result` (or an `error`) through the moderator's own queue — it may have removed
+    /// or moved itself.
+    fn moderate(&mut self, sid: &ParticipantSid, req: ModerateRequest, by: &Identity) {
         let out = self.participants.get(sid).map(|p| p.member.out.clone());
-        let reply = match self.on_admin(op, by) {
-            Ok(r) => ServerMessage::ModerateResult { action, result: r.to_json() },
-            Err(e) => {
+        let action = req.action.clone();
+        let reply = match self.run_moderate(req, by) {
+            Ok(result) => ServerMessage::ModerateResult { action, result },
+            Err(Refusal::Message(code, message)) => ServerMessage::error(code, message),
+            Err(Refusal::Admin(e)) => {
                 let code = match e {
                     AdminError::ParticipantNotFound(_) | AdminError::TrackNotFound(_) | AdminError::RoomNotFound(_) => ErrorCode::NotFound,
                     AdminError::PermissionDenied(_) => ErrorCode::PermissionDenied,
@@ -151,4 +136,62 @@ impl Room {
             let _ = out.try_send(Outbound::Message(reply));
         }
     }
+
+    fn run_moderate(&mut self, req: ModerateRequest, by: &Identity) -> Result<serde_json::Value, Refusal> {
+        let invalid = |message: String| Refusal::Message(ErrorCode::InvalidMessage, message);
+        let identity = || {
+            let text = req.identity.clone().unwrap_or_default();
+            Identity::parse(text).map_err(|e| invalid(format!("{} needs a valid identity: {e}", req.action)))
+        };
+        let kind = || match req.kind.as_deref() {
+            None => Ok(None),
+            Some("audio") => Ok(Some(MediaKind::Audio)),
+            Some("video") => Ok(Some(MediaKind::Video)),
+            Some(other) => Err(invalid(format!("kind must be \"audio\" or \"video\", not {other:?}"))),
+        };
+        match req.action.as_str() {
+            "mute" | "unmute" => {
+                let request = MuteRequest { track: req.track.clone().map(TrackSid), kind: kind()?, muted: req.action == "mute" };
+                self.moderate_op(Mute { identity: identity()?, request }, by)
+            }
+            "mute_room" => {
+                let kind = kind()?.ok_or_else(|| invalid("mute_room needs kind \"audio\" or \"video\"".into()))?;
+                let except = req.except.iter().filter_map(|i| Identity::parse(i.as_str()).ok()).collect();
+                self.moderate_op(MuteRoom { kind, except }, by)
+            }
+            "hold" => self.moderate_op(Hold(identity()?), by),
+            "resume" => self.moderate_op(Resume(identity()?), by),
+            "remove" => self.moderate_op(RemoveParticipant { identity: identity()?, reason: req.reason.clone(), ban: req.ban }, by),
+            "move" => {
+                let to_room = RoomName::parse(req.to_room.clone().unwrap_or_default()).map_err(|e| invalid(format!("move needs to_room: {e}")))?;
+                self.moderate_op(Move { identity: identity()?, to_room }, by)
+            }
+            "admit" => self.moderate_op(Admit(identity()?), by),
+            "deny" => self.moderate_op(Deny(identity()?), by),
+            "lower_hand" => {
+                let patch = ParticipantPatch { hand_raised: Some(false), ..Default::default() };
+                self.moderate_op(UpdateParticipant { identity: identity()?, patch }, by)
+            }
+            "update_permissions" => {
+                let permissions = req.permissions.clone().ok_or_else(|| invalid("update_permissions needs permissions".into()))?;
+                let patch = ParticipantPatch { permissions: Some(permissions), ..Default::default() };
+                self.moderate_op(UpdateParticipant { identity: identity()?, patch }, by)
+            }
+            "list" => self.moderate_op(ListParticipants, by),
+            other => Err(invalid(format!("unknown moderate action {other:?}; see docs/protocol.md"))),
+        }
+    }
+
+    fn moderate_op<Op: AdminOp>(&mut self, op: Op, by: &Identity) -> Result<serde_json::Value, Refusal> {
+        let reply = self.run_admin(op, by).map_err(Refusal::Admin)?;
+        Ok(serde_json::to_value(reply).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+/// Why a `moderate` message was refused.
+enum Refusal {
+    /// Before the operation ran: the message itself is wrong.
+    Message(ErrorCode, String),
+    /// The operation refused.
+    Admin(AdminError),
 }

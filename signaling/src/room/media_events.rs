@@ -1,11 +1,16 @@
 //! Events from the media shard about this room's peers: SDP to relay, connections, failures,
-//! and published sources opening and closing.
+//! and published sources opening and closing; plus [`Arriving`], the events that race a moving
+//! participant to its new room.
 
-use super::*;
-use crate::call_state::CallState;
-use crate::participant::Track;
-use crate::protocol::ErrorCode;
-use switchboard_media::{MediaCommand, MediaKind, SdpKind};
+use super::mute_locks::TrackMute;
+use super::participant::Track;
+use super::{Room, RoomCommand};
+use crate::call_state::{CallState, DisconnectReason};
+use crate::events::EventKind;
+use crate::ids::{random_sid, TrackSid};
+use crate::protocol::{ErrorCode, ServerMessage};
+use switchboard_media::{MediaCommand, MediaEvent, MediaKind, PeerId, SdpKind, SourceId};
+use tracing::{info, warn};
 
 /// Most early media events a room keeps for participants moving in.
 const MAX_ARRIVING: usize = 64;
@@ -22,6 +27,32 @@ fn peer_of(ev: &MediaEvent) -> Option<PeerId> {
     }
 }
 
+/// Media events of peers whose participant is moving into this room and has not arrived yet,
+/// oldest first, at most [`MAX_ARRIVING`] (the oldest give way).
+#[derive(Default)]
+pub(crate) struct Arriving {
+    events: Vec<(PeerId, MediaEvent)>,
+}
+
+impl Arriving {
+    /// Keeps `ev`; `false` when the oldest had to give way.
+    fn keep(&mut self, peer: PeerId, ev: MediaEvent) -> bool {
+        let room = self.events.len() < MAX_ARRIVING;
+        if !room {
+            self.events.remove(0);
+        }
+        self.events.push((peer, ev));
+        room
+    }
+
+    /// Takes the events of `peers`, in order; the others stay.
+    fn take(&mut self, peers: [PeerId; 2]) -> Vec<MediaEvent> {
+        let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.events).into_iter().partition(|(p, _)| peers.contains(p));
+        self.events = later;
+        now.into_iter().map(|(_, ev)| ev).collect()
+    }
+}
+
 impl Room {
     /// A media event the conference routed here by the peer's current room. During a move the
     /// shard's events race the participant between rooms: an event may reach the old room after
@@ -29,20 +60,18 @@ impl Room {
     /// the participant arrived (kept until `move_in` replays it). Dropping either would lose, for
     /// example, a subscriber offer, and with it every later renegotiation of that peer.
     pub(super) fn on_media_routed(&mut self, ev: MediaEvent) {
-        let Some(peer) = peer_of(&ev).filter(|p| !self.peers.contains_key(p)) else {
+        let Some(peer) = peer_of(&ev).filter(|p| self.participants.owner_of(*p).is_none()) else {
             return self.on_media(ev);
         };
-        let owner = self.inner.peers.get(&peer).map(|r| r.value().clone());
+        let owner = self.shared.peers.get(&peer).map(|r| r.value().clone());
         match owner {
             Some(room) if room == self.name => {
-                if self.arriving.len() >= MAX_ARRIVING {
-                    warn!(room = %self.name, %peer, "too many media events for arriving participants; dropping the oldest");
-                    self.arriving.remove(0);
+                if !self.arriving.keep(peer, ev) {
+                    warn!(room = %self.name, %peer, "too many media events for arriving participants; dropped the oldest");
                 }
-                self.arriving.push((peer, ev));
             }
             Some(room) => {
-                if let Some(tx) = self.inner.rooms.get(&room).map(|t| t.value().clone()) {
+                if let Some(tx) = self.shared.room(&room) {
                     let _ = tx.send(RoomCommand::Media(ev));
                 }
             }
@@ -52,17 +81,15 @@ impl Room {
 
     /// Replays what arrived for `peers` before their participant did.
     pub(super) fn replay_arriving(&mut self, peers: [PeerId; 2]) {
-        let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.arriving).into_iter().partition(|(p, _)| peers.contains(p));
-        self.arriving = later;
-        for (_, ev) in now {
+        for ev in self.arriving.take(peers) {
             self.on_media(ev);
         }
     }
 
-    pub(super) fn on_media(&mut self, ev: MediaEvent) {
+    fn on_media(&mut self, ev: MediaEvent) {
         match ev {
             MediaEvent::LocalDescription { peer, kind, sdp } => {
-                let Some(sid) = self.peers.get(&peer).cloned() else { return };
+                let Some(sid) = self.participants.owner_of(peer).cloned() else { return };
                 let msg = match kind {
                     SdpKind::Answer => ServerMessage::PublishAnswer { sdp },
                     SdpKind::Offer => {
@@ -75,32 +102,32 @@ impl Room {
                 self.send_to(&sid, msg);
             }
             MediaEvent::NegotiationFailed { peer, reason } => {
-                if let Some(sid) = self.peers.get(&peer).cloned() {
+                if let Some(sid) = self.participants.owner_of(peer).cloned() {
                     self.send_to(&sid, ServerMessage::error(ErrorCode::InvalidSdp, reason));
                 }
             }
             MediaEvent::PeerConnected { peer, remote } => {
-                let Some(sid) = self.peers.get(&peer).cloned() else { return };
+                let Some(sid) = self.participants.owner_of(peer).cloned() else { return };
                 let Some(p) = self.participants.get_mut(&sid) else { return };
                 if p.publisher == peer || p.remote.is_none() {
                     p.remote = remote;
                 }
                 if p.state == CallState::Joining && p.state.transition(CallState::Connected).is_ok() {
-                    let identity = p.member.identity.0.clone();
+                    let identity = p.member.identity.clone();
                     let latency = p.member.since.elapsed();
-                    if let Some(observe) = &self.inner.options.on_join_latency {
+                    if let Some(observe) = &self.shared.options.on_join_latency {
                         observe(latency);
                     }
                     let data = serde_json::json!({
                         "sid": sid, "state": "connected", "remote_address": remote.map(|a| a.to_string()),
                         "join_latency_ms": latency.as_secs_f64() * 1000.0,
                     });
-                    self.emit(crate::events::EventKind::ParticipantStateChanged, Some(&identity), data);
+                    self.emit(EventKind::ParticipantStateChanged, Some(&identity), data);
                     self.announce_update(&sid);
                 }
             }
             MediaEvent::PeerFailed { peer } => {
-                if let Some(sid) = self.peers.get(&peer).cloned() {
+                if let Some(sid) = self.participants.owner_of(peer).cloned() {
                     self.remove(&sid, DisconnectReason::Timeout, None, 1000);
                 }
             }
@@ -109,7 +136,7 @@ impl Room {
             }
             MediaEvent::AudioLevels { levels } => self.on_audio_levels(levels),
             MediaEvent::SourceClosed { source, .. } => {
-                let Some((sid, track)) = self.sources.remove(&source) else { return };
+                let Some((sid, track)) = self.participants.forget_source(source) else { return };
                 if let Some(p) = self.participants.get_mut(&sid) {
                     p.tracks.remove(&track);
                 }
@@ -120,7 +147,7 @@ impl Room {
     }
 
     fn on_source_opened(&mut self, source: SourceId, publisher: PeerId, remote_track_id: String, kind: MediaKind, mime_type: String) {
-        let Some(sid) = self.peers.get(&publisher).cloned() else { return };
+        let Some(sid) = self.participants.owner_of(publisher).cloned() else { return };
         let Some(p) = self.participants.get_mut(&sid) else { return };
         // The client names its sources, within the protocol's vocabulary and the track's kind:
         // audio is the microphone, video the camera unless declared the screen. Anything else
@@ -133,38 +160,59 @@ impl Room {
         }
         .to_owned();
         // A moderator's mute of this kind outlives the track it was applied to.
-        let locked_by = self.mute_locks.get(&(p.member.identity.0.clone(), kind)).cloned();
+        let locked_by = self.mute_locks.holder(&p.member.identity, kind).cloned();
         let track = Track {
             sid: TrackSid(random_sid("TR")),
             source_id: source,
             kind,
             source: source_name,
             mime_type,
-            muted: locked_by.is_some(),
-            muted_by: locked_by.clone(),
-            unmute_requested: false,
+            mute: TrackMute::starting(locked_by.as_ref()),
             meter: Default::default(),
         };
         let allowed = p.member.permissions.may_publish(&track.source);
         if !allowed || p.state == CallState::OnHold || locked_by.is_some() {
             // Held back at the source: nothing flows until permission or resume.
-            self.inner.media.send(MediaCommand::SetSourceMuted { source, muted: true });
+            self.shared.media.send(MediaCommand::SetSourceMuted { source, muted: true });
         }
         if !allowed {
             let msg = format!("this token may not publish a {} track; it is not forwarded", track.source);
             p.withheld.push(track);
             return self.send_to(&sid, ServerMessage::error(ErrorCode::PermissionDenied, msg));
         }
+        let identity = p.member.identity.clone();
         p.tracks.insert(track.sid.clone(), track.clone());
-        self.sources.insert(source, (sid.clone(), track.sid.clone()));
+        self.participants.index_source(source, &sid, &track.sid);
         info!(room = %self.name, participant = %sid, track = %track.sid, kind = kind.as_str(), "track published");
         self.offer_track(&sid, &track);
         if let Some(by) = locked_by {
-            info!(room = %self.name, participant = %sid, track = %track.sid, by, "track starts muted: a moderator muted this source");
-            let msg = ServerMessage::TrackMuted { participant: sid.clone(), track: track.sid.clone(), muted: true, by: Some(by.clone()) };
+            info!(room = %self.name, participant = %sid, track = %track.sid, %by, "track starts muted: a moderator muted this source");
+            let msg = ServerMessage::TrackMuted { participant: sid.clone(), track: track.sid.clone(), muted: true, by: Some(by.to_string()) };
             self.send_to(&sid, msg);
-            let identity = self.participants.get(&sid).map(|p| p.member.identity.0.clone());
-            self.emit(EventKind::TrackMuted, identity.as_deref(), serde_json::json!({ "track": track.sid, "by": by }));
+            self.emit(EventKind::TrackMuted, Some(&identity), serde_json::json!({ "track": track.sid, "by": by }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(peer: u64) -> MediaEvent {
+        MediaEvent::PeerFailed { peer: PeerId(peer) }
+    }
+
+    #[test]
+    fn arriving_events_are_kept_per_peer_in_order_and_bounded() {
+        let mut a = Arriving::default();
+        assert!(a.keep(PeerId(1), failed(1)));
+        assert!(a.keep(PeerId(3), failed(3)));
+        assert!(a.keep(PeerId(2), failed(2)));
+        assert_eq!(a.take([PeerId(1), PeerId(2)]), vec![failed(1), failed(2)]);
+        assert_eq!(a.take([PeerId(1), PeerId(2)]), vec![], "taken once");
+        for i in 0..MAX_ARRIVING as u64 {
+            a.keep(PeerId(100 + i), failed(100 + i));
+        }
+        assert_eq!(a.take([PeerId(3), PeerId(3)]), vec![], "the oldest gave way");
     }
 }

@@ -1,43 +1,42 @@
 //! Who is in the room: joining (directly or through the lobby), leaving or being removed, and
 //! moving between rooms with the same media peers.
 
-use super::*;
-use crate::call_state::CallState;
+use super::participant::{Member, Participant, Track};
+use super::{open, Room, RoomCommand};
+use crate::admin::{AdminError, ParticipantView};
+use crate::call_state::{CallState, DisconnectReason};
 use crate::events::EventKind;
-use crate::conference::room_sender;
-use crate::ids::Identity;
-use crate::participant::Track;
-use crate::protocol::PROTOCOL_VERSION;
-use switchboard_media::{MediaCommand, PeerRole};
+use crate::ids::{random_sid, Identity, ParticipantSid, RoomName};
+use crate::join::{JoinError, JoinRequest};
+use crate::protocol::{Outbound, ServerMessage, PROTOCOL_VERSION};
+use std::time::SystemTime;
+use switchboard_media::{MediaCommand, MediaKind, PeerId, PeerRole};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::{info, warn};
 
 /// A participant handed from one room to another by a move.
 pub(crate) struct MovedParticipant {
     pub(crate) participant: Participant,
-    /// The moderator mutes that hold on this person (see `Room::mute_locks`).
-    pub(crate) mute_locks: Vec<(MediaKind, String)>,
+    /// The moderator mutes that hold on this person (see `MuteLocks`).
+    pub(crate) mute_locks: Vec<(MediaKind, Identity)>,
 }
 
 impl Room {
     pub(super) fn join(&mut self, req: JoinRequest, out: mpsc::Sender<Outbound>) -> Result<ParticipantSid, JoinError> {
-        if self.bans.contains(&req.identity.0) {
-            return Err(JoinError::Banned);
-        }
-        if self.revoked_tokens.contains(&req.token_id) {
-            return Err(JoinError::TokenRevoked);
-        }
-        if let Some(old) = self.find(&req.identity.0) {
+        self.bans.admit(&req)?;
+        if let Some(old) = self.participants.find(&req.identity) {
             let notice = ServerMessage::Removed { reason: DisconnectReason::Replaced.as_str().into() };
             self.remove(&old, DisconnectReason::Replaced, Some(notice), 4009);
         }
-        if let Some(pos) = self.lobby.iter().position(|m| m.identity == req.identity) {
-            let old = self.lobby.remove(pos);
+        if let Some(old) = self.lobby.take_identity(&req.identity) {
             old.close(4009, DisconnectReason::Replaced.as_str());
         }
         let max = self.settings.max_participants as usize;
         if max > 0 && self.participants.len() >= max {
             return Err(JoinError::RoomFull);
         }
-        self.invites.remove(&req.identity.0);
+        self.invites.used(&req.identity);
         let member = Member {
             sid: ParticipantSid(random_sid("PA")),
             identity: req.identity,
@@ -51,11 +50,11 @@ impl Room {
             out,
         };
         let sid = member.sid.clone();
-        self.inner.locations.insert(sid.clone(), self.name.clone());
+        self.shared.locations.insert(sid.clone(), self.name.clone());
         if self.settings.lobby && !member.permissions.room_admin {
             let _ = member.send(ServerMessage::LobbyWaiting { protocol: PROTOCOL_VERSION, room: self.info() });
             info!(room = %self.name, participant = %sid, identity = %member.identity, "waiting in the lobby");
-            self.emit(EventKind::ParticipantStateChanged, Some(&member.identity.0), serde_json::json!({ "sid": sid, "state": "lobby" }));
+            self.emit(EventKind::ParticipantStateChanged, Some(&member.identity), serde_json::json!({ "sid": sid, "state": "lobby" }));
             self.lobby.push(member);
         } else {
             self.admit(member, None);
@@ -65,32 +64,16 @@ impl Room {
 
     /// Gives a member media peers and a place in the room; `admitted` precedes `joined` when it
     /// comes from the lobby.
-    pub(super) fn admit(&mut self, member: Member, from_lobby: Option<&str>) -> ParticipantSid {
-        let (publisher, subscriber) = (self.inner.next_peer(), self.inner.next_peer());
+    pub(super) fn admit(&mut self, member: Member, from_lobby: Option<&Identity>) -> ParticipantSid {
+        let (publisher, subscriber) = (self.shared.next_peer(), self.shared.next_peer());
         let sid = member.sid.clone();
         for (peer, role) in [(publisher, PeerRole::Publisher), (subscriber, PeerRole::Subscriber)] {
-            self.inner.peers.insert(peer, self.name.clone());
-            self.peers.insert(peer, sid.clone());
-            self.inner.media.send(MediaCommand::AddPeer { peer, role });
+            self.shared.peers.insert(peer, self.name.clone());
+            self.shared.media.send(MediaCommand::AddPeer { peer, role });
         }
-        let participant = Participant {
-            member,
-            state: CallState::Joining,
-            publisher,
-            subscriber,
-            remote: None,
-            tracks: Default::default(),
-            withheld: Vec::new(),
-            declared_sources: HashMap::new(),
-            offer_outstanding: false,
-            subscriptions: HashMap::new(),
-            quality: None,
-            retired: Default::default(),
-            leg_base: Default::default(),
-            hand_raised_at: None,
-        };
+        let participant = Participant::new(member, CallState::Joining, publisher, subscriber);
         if let Some(by) = from_lobby {
-            info!(room = %self.name, participant = %sid, by, "admitted from the lobby");
+            info!(room = %self.name, participant = %sid, %by, "admitted from the lobby");
             let _ = participant.send(ServerMessage::Admitted);
         }
         let joined = ServerMessage::Joined {
@@ -105,13 +88,9 @@ impl Room {
             "sid": sid, "name": participant.member.name, "permissions": participant.member.permissions,
             "admitted_by": from_lobby,
         });
-        self.emit(EventKind::ParticipantJoined, Some(&participant.member.identity.0), data);
+        self.emit(EventKind::ParticipantJoined, Some(&participant.member.identity), data);
         self.enter(participant);
         sid
-    }
-
-    fn visible_infos(&self) -> Vec<crate::protocol::ParticipantInfo> {
-        self.participants.values().filter(|p| !p.member.permissions.hidden).map(|p| p.info()).collect()
     }
 
     /// Puts a participant (new or moved in) into the room: subscriptions both ways and events.
@@ -121,9 +100,9 @@ impl Room {
             self.broadcast(None, ServerMessage::ParticipantJoined { participant: participant.info() });
         }
         if participant.member.permissions.can_subscribe {
-            for other in self.participants.values() {
+            for other in self.participants.iter() {
                 for track in other.tracks.values() {
-                    self.inner.media.send(MediaCommand::Subscribe {
+                    self.shared.media.send(MediaCommand::Subscribe {
                         subscriber: participant.subscriber,
                         source: track.source_id,
                         stream_id: other.member.sid.0.clone(),
@@ -134,9 +113,9 @@ impl Room {
         }
         let tracks: Vec<Track> = participant.tracks.values().cloned().collect();
         info!(room = %self.name, participant = %sid, identity = %participant.member.identity, "participant joined");
-        self.participants.insert(sid.clone(), participant);
+        self.participants.insert(participant);
         for track in tracks {
-            self.sources.insert(track.source_id, (sid.clone(), track.sid.clone()));
+            self.participants.index_source(track.source_id, &sid, &track.sid);
             self.offer_track(&sid, &track);
         }
     }
@@ -145,12 +124,12 @@ impl Room {
     pub(super) fn offer_track(&mut self, publisher: &ParticipantSid, track: &Track) {
         let subscribers: Vec<PeerId> = self
             .participants
-            .values()
+            .iter()
             .filter(|o| &o.member.sid != publisher && o.member.permissions.can_subscribe)
             .map(|o| o.subscriber)
             .collect();
         for subscriber in subscribers {
-            self.inner.media.send(MediaCommand::Subscribe {
+            self.shared.media.send(MediaCommand::Subscribe {
                 subscriber,
                 source: track.source_id,
                 stream_id: publisher.0.clone(),
@@ -158,52 +137,53 @@ impl Room {
             });
         }
         self.broadcast(None, ServerMessage::TrackPublished { participant: publisher.clone(), track: track.info() });
-        let identity = self.participants.get(publisher).map(|p| p.member.identity.0.clone());
+        let identity = self.participants.get(publisher).map(|p| p.member.identity.clone());
         let data = serde_json::json!({ "track": track.sid, "kind": track.kind.as_str(), "source": track.source, "codec": track.mime_type });
-        self.emit(EventKind::TrackPublished, identity.as_deref(), data);
+        self.emit(EventKind::TrackPublished, identity.as_ref(), data);
     }
 
-    /// Stops forwarding `track` to everyone and announces it gone.
-    pub(super) fn withdraw_track(&mut self, publisher: &ParticipantSid, track: &Track) {
-        let subscribers: Vec<PeerId> = self.participants.values().map(|o| o.subscriber).collect();
+    /// Stops forwarding `track` (of `publisher`, `identity`) to everyone and announces it gone.
+    pub(super) fn withdraw_track(&mut self, publisher: &ParticipantSid, identity: &Identity, track: &Track) {
+        let subscribers: Vec<PeerId> = self.participants.iter().map(|o| o.subscriber).collect();
         for subscriber in subscribers {
-            self.inner.media.send(MediaCommand::Unsubscribe { subscriber, source: track.source_id });
+            self.shared.media.send(MediaCommand::Unsubscribe { subscriber, source: track.source_id });
         }
-        self.sources.remove(&track.source_id);
+        self.participants.forget_source(track.source_id);
         self.broadcast(None, ServerMessage::TrackUnpublished { participant: publisher.clone(), track: track.sid.clone() });
-        let identity = self.participants.get(publisher).map(|p| p.member.identity.0.clone());
-        self.emit(EventKind::TrackUnpublished, identity.as_deref(), serde_json::json!({ "track": track.sid }));
+        self.emit(EventKind::TrackUnpublished, Some(identity), serde_json::json!({ "track": track.sid }));
+    }
+
+    /// Removes a lobby member (told `notice` first) and records its departure.
+    pub(super) fn remove_from_lobby(&mut self, member: Member, reason: DisconnectReason, notice: Option<ServerMessage>, code: u16) {
+        if let Some(n) = notice {
+            let _ = member.send(n);
+        }
+        member.close(code, reason.as_str());
+        self.shared.locations.remove_if(&member.sid, |_, room| room == &self.name);
+        let data = serde_json::json!({ "sid": member.sid, "reason": reason, "from": "lobby" });
+        self.emit(EventKind::ParticipantLeft, Some(&member.identity), data);
     }
 
     /// Removes a participant (or lobby member): media closed, tracks unpublished, others told,
     /// `notice` sent to it before the close. Idempotent.
     pub(super) fn remove(&mut self, sid: &ParticipantSid, reason: DisconnectReason, notice: Option<ServerMessage>, code: u16) {
-        if let Some(pos) = self.lobby.iter().position(|m| &m.sid == sid) {
-            let m = self.lobby.remove(pos);
-            if let Some(n) = notice {
-                let _ = m.send(n);
-            }
-            m.close(code, reason.as_str());
-            self.inner.locations.remove_if(sid, |_, room| room == &self.name);
-            self.emit(EventKind::ParticipantLeft, Some(&m.identity.0), serde_json::json!({ "sid": sid, "reason": reason, "from": "lobby" }));
-            return;
+        if let Some(m) = self.lobby.take(sid) {
+            return self.remove_from_lobby(m, reason, notice, code);
         }
         let Some(mut p) = self.participants.remove(sid) else { return };
         self.speakers.forget(sid);
         let _ = p.state.transition(CallState::Disconnected(reason));
         for peer in [p.publisher, p.subscriber] {
-            self.inner.media.send(MediaCommand::ClosePeer { peer });
-            self.inner.peers.remove(&peer);
-            self.peers.remove(&peer);
+            self.shared.media.send(MediaCommand::ClosePeer { peer });
+            self.shared.peers.remove(&peer);
         }
         for track in p.tracks.values() {
-            self.sources.remove(&track.source_id);
             self.broadcast(None, ServerMessage::TrackUnpublished { participant: p.member.sid.clone(), track: track.sid.clone() });
         }
         if !p.member.permissions.hidden {
             let left = ServerMessage::ParticipantLeft {
                 participant: p.member.sid.clone(),
-                identity: p.member.identity.0.clone(),
+                identity: p.member.identity.to_string(),
                 reason: reason.as_str().into(),
             };
             self.broadcast(None, left);
@@ -212,58 +192,52 @@ impl Room {
             let _ = p.send(n);
         }
         p.member.close(code, reason.as_str());
-        self.inner.locations.remove_if(sid, |_, room| room == &self.name);
+        self.shared.locations.remove_if(sid, |_, room| room == &self.name);
         let mut data = p.summary();
         data["reason"] = serde_json::json!(reason);
-        self.emit(EventKind::ParticipantLeft, Some(&p.member.identity.0), data);
+        self.emit(EventKind::ParticipantLeft, Some(&p.member.identity), data);
         info!(room = %self.name, participant = %sid, identity = %p.member.identity, reason = reason.as_str(), "participant left");
     }
 
     /// Takes a participant out of this room without closing its media, and hands it to `to`.
-    pub(super) fn move_out(&mut self, identity: &str, to: &str) -> Result<crate::admin::ParticipantView, AdminError> {
-        if to.trim().is_empty() || to.len() > 64 {
-            return Err(AdminError::Invalid("to_room must be 1–64 characters".into()));
-        }
-        if to == self.name.0 {
+    pub(super) fn move_out(&mut self, identity: &Identity, to: &RoomName) -> Result<ParticipantView, AdminError> {
+        if to == &self.name {
             return Err(AdminError::Invalid(format!("{identity:?} is already in room {to:?}")));
         }
-        let sid = self.find(identity).ok_or_else(|| AdminError::ParticipantNotFound(identity.into()))?;
-        let Some(p) = self.participants.remove(&sid) else { return Err(AdminError::ParticipantNotFound(identity.into())) };
+        let sid = self.participants.find(identity).ok_or_else(|| AdminError::ParticipantNotFound(identity.to_string()))?;
+        let Some(p) = self.participants.remove(&sid) else { return Err(AdminError::ParticipantNotFound(identity.to_string())) };
+        let tracks: Vec<Track> = p.tracks.values().cloned().collect();
         // Routes between the mover and this room's members go away both ways.
-        for other in self.participants.values() {
+        for other in self.participants.iter() {
             for track in other.tracks.values() {
-                self.inner.media.send(MediaCommand::Unsubscribe { subscriber: p.subscriber, source: track.source_id });
+                self.shared.media.send(MediaCommand::Unsubscribe { subscriber: p.subscriber, source: track.source_id });
             }
         }
-        for track in p.tracks.values().cloned().collect::<Vec<_>>() {
-            self.withdraw_track(&sid, &track);
+        for track in &tracks {
+            self.withdraw_track(&sid, &p.member.identity, track);
         }
-        let to_room = RoomName(to.to_owned());
         for peer in [p.publisher, p.subscriber] {
-            self.peers.remove(&peer);
-            self.inner.peers.insert(peer, to_room.clone());
+            self.shared.peers.insert(peer, to.clone());
         }
-        self.inner.locations.insert(sid.clone(), to_room.clone());
+        self.shared.locations.insert(sid.clone(), to.clone());
         if !p.member.permissions.hidden {
             let left = ServerMessage::ParticipantLeft {
                 participant: sid.clone(),
-                identity: p.member.identity.0.clone(),
+                identity: p.member.identity.to_string(),
                 reason: DisconnectReason::Moved.as_str().into(),
             };
             self.broadcast(None, left);
         }
         let view = p.view();
-        info!(room = %self.name, participant = %sid, to, "participant moved");
+        info!(room = %self.name, participant = %sid, %to, "participant moved");
         let mut data = p.summary();
         data["reason"] = serde_json::json!(DisconnectReason::Moved);
         data["to_room"] = serde_json::json!(to);
-        self.emit(EventKind::ParticipantLeft, Some(&p.member.identity.0), data);
-        let identity = p.member.identity.0.clone();
-        let locked: Vec<MediaKind> = self.mute_locks.keys().filter(|(i, _)| *i == identity).map(|(_, k)| *k).collect();
-        let mute_locks = locked.into_iter().filter_map(|k| self.mute_locks.remove(&(identity.clone(), k)).map(|by| (k, by))).collect();
-        let sender = room_sender(&self.inner, &to_room, None);
+        self.emit(EventKind::ParticipantLeft, Some(&p.member.identity), data);
+        let mute_locks = self.mute_locks.take(&p.member.identity);
+        let sender = open(&self.shared, to, None);
         if sender.send(RoomCommand::MoveIn(Box::new(MovedParticipant { participant: p, mute_locks }))).is_err() {
-            warn!(room = %self.name, to, "destination room closed during a move");
+            warn!(room = %self.name, %to, "destination room closed during a move");
         }
         Ok(view)
     }
@@ -276,23 +250,20 @@ impl Room {
         p.leg_base = p.traffic();
         // A raised hand was a question to the old room; a moderator's mutes follow the person.
         p.hand_raised_at = None;
-        for (kind, by) in mute_locks {
-            self.mute_locks.insert((p.member.identity.0.clone(), kind), by);
-        }
-        let identity: Identity = p.member.identity.clone();
-        if let Some(old) = self.find(&identity.0) {
+        let identity = p.member.identity.clone();
+        self.mute_locks.restore(&identity, mute_locks);
+        if let Some(old) = self.participants.find(&identity) {
             let notice = ServerMessage::Removed { reason: DisconnectReason::Replaced.as_str().into() };
             self.remove(&old, DisconnectReason::Replaced, Some(notice), 4009);
         }
         let sid = p.member.sid.clone();
         for peer in [p.publisher, p.subscriber] {
-            self.peers.insert(peer, sid.clone());
-            self.inner.peers.insert(peer, self.name.clone());
+            self.shared.peers.insert(peer, self.name.clone());
         }
-        self.inner.locations.insert(sid.clone(), self.name.clone());
+        self.shared.locations.insert(sid.clone(), self.name.clone());
         let _ = p.send(ServerMessage::Moved { room: self.info(), participants: self.visible_infos() });
         let data = serde_json::json!({ "sid": sid, "name": p.member.name, "permissions": p.member.permissions, "moved": true });
-        self.emit(EventKind::ParticipantJoined, Some(&identity.0), data);
+        self.emit(EventKind::ParticipantJoined, Some(&identity), data);
         let peers = [p.publisher, p.subscriber];
         self.enter(p);
         self.replay_arriving(peers);

@@ -1,34 +1,59 @@
-//! One room's task: the single owner of the room's participants, lobby, invites, bans and tracks.
+//! One room's task: the single owner of the room's participants, lobby, invites, bans, mute
+//! locks and tracks.
 //!
 //! Everything that changes a room arrives as a [`RoomCommand`] (joins, client messages,
 //! disconnects, media events, moderation), so the room needs no locks. The task ends when the
 //! room has been empty for its `empty_timeout_s`, or is ended, after removing itself from the
-//! conference registry. Membership lives in `membership.rs`, moderation in `moderation.rs`,
-//! client messages in `client.rs` and media events in `media_events.rs`.
+//! registry. The room's parts are plain types of their own (`participants`, `lobby`, `invites`,
+//! `bans`, `mute_locks`, `speakers`); what the room does with them is split by concern:
+//! `membership` (join, leave, move), `moderation` (mute, hold, permissions, data), `ops` (the
+//! admin operations), `client` (client messages), `media_events` and `stats`.
 
+mod bans;
 mod client;
+mod invites;
+mod lobby;
 mod media_events;
 mod membership;
 mod moderation;
+mod mute_locks;
+mod ops;
+mod participant;
+mod participants;
 mod speakers;
 mod stats;
 
-use crate::admin::{AdminError, AdminOp, AdminReply, RoomSettings, RoomView};
+use crate::admin::{RoomSettings, RoomView};
 use crate::call_state::DisconnectReason;
-use crate::conference::{Inner, JoinError, JoinRequest};
 use crate::events::EventKind;
-use crate::ids::{random_sid, ParticipantSid, RoomName, TrackSid};
-use crate::participant::{Member, Participant};
-use crate::protocol::{ClientMessage, Outbound, RoomInfo, ServerMessage};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use crate::ids::{random_sid, Identity, ParticipantSid, RoomName};
+use crate::join::{JoinError, JoinRequest};
+use crate::protocol::{Outbound, ParticipantInfo, RoomInfo, ServerMessage};
+use crate::registry::Registry;
+use bans::Bans;
+use invites::Invites;
+use lobby::Lobby;
+use media_events::Arriving;
+use mute_locks::MuteLocks;
+use participants::Participants;
+use speakers::Speakers;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use switchboard_media::{MediaEvent, MediaKind, PeerId, SourceId};
+use switchboard_media::{MediaEvent, PeerStats};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
 pub(crate) use membership::MovedParticipant;
+pub use ops::AdminOp;
+pub(crate) use ops::task;
+
+/// The registry of a conference whose rooms are these.
+pub(crate) type Shared = Arc<Registry<RoomCommand>>;
+
+/// An admin operation on its way to a room, with its reply channel inside (see `ops.rs`).
+pub(crate) type AdminTask = Box<dyn FnOnce(&mut Room) + Send>;
 
 /// What a room task is asked to do.
 pub(crate) enum RoomCommand {
@@ -39,23 +64,19 @@ pub(crate) enum RoomCommand {
     },
     Client {
         sid: ParticipantSid,
-        msg: ClientMessage,
+        msg: crate::protocol::ClientMessage,
     },
     Disconnected {
         sid: ParticipantSid,
         reason: DisconnectReason,
     },
     Media(MediaEvent),
-    Admin {
-        op: AdminOp,
-        by: String,
-        reply: oneshot::Sender<Result<AdminReply, AdminError>>,
-    },
+    Admin(AdminTask),
     MoveIn(Box<MovedParticipant>),
     GoingAway {
         deadline_s: u64,
     },
-    Stats(Vec<switchboard_media::PeerStats>),
+    Stats(Vec<PeerStats>),
     View {
         reply: oneshot::Sender<RoomView>,
     },
@@ -72,74 +93,77 @@ pub(crate) struct RoomCounts {
     pub(crate) by_state: Vec<(&'static str, usize)>,
 }
 
-/// An invite not yet used.
-struct Invite {
-    name: Option<String>,
-    expires_at: u64,
+/// When the room started, since when it is empty, whether it ended, and its peak size.
+struct Lifetime {
+    started: Instant,
+    empty_since: Option<Instant>,
+    ended: bool,
+    peak_participants: usize,
 }
 
-pub(crate) struct Room {
+/// One room (the state its task owns). Public only so that [`AdminOp`] can name it; nothing
+/// outside the crate can reach it.
+pub struct Room {
     name: RoomName,
     sid: String,
     created_at: String,
     settings: RoomSettings,
-    inner: Arc<Inner>,
-    participants: HashMap<ParticipantSid, Participant>,
-    lobby: Vec<Member>,
-    invites: HashMap<String, Invite>,
-    bans: BTreeSet<String>,
-    /// Token ids of removed participants: that token no longer admits to this room.
-    revoked_tokens: HashSet<String>,
-    /// Source → (publisher, track), for media events.
-    sources: HashMap<SourceId, (ParticipantSid, TrackSid)>,
-    /// Media peer → owner, for media events.
-    peers: HashMap<PeerId, ParticipantSid>,
-    /// Moderator mutes by (identity, kind) → moderator: an audio (video) track the identity
-    /// publishes later (after a rejoin, a reload, a new device) starts muted and locked, until a
-    /// moderator's unmute takes effect. By kind, not by source name, because the client names its
-    /// sources and could rename its way out of a lock.
-    mute_locks: HashMap<(String, MediaKind), String>,
-    /// Media events of peers moving into this room that arrived before the participant did
-    /// (see `Room::on_media`), replayed by `move_in`.
-    arriving: Vec<(PeerId, MediaEvent)>,
-    empty_since: Option<Instant>,
-    ended: bool,
-    started: Instant,
-    peak_participants: usize,
-    speakers: speakers::Speakers,
+    shared: Shared,
+    participants: Participants,
+    lobby: Lobby,
+    invites: Invites,
+    bans: Bans,
+    mute_locks: MuteLocks,
+    /// Media events of peers moving into this room that arrived before their participant.
+    arriving: Arriving,
+    speakers: Speakers,
+    life: Lifetime,
+}
+
+/// Starts the task of a new room `name` and registers nothing: the caller inserts the returned
+/// channel into the registry.
+pub(crate) fn spawn(shared: &Shared, name: &RoomName, settings: RoomSettings) -> mpsc::UnboundedSender<RoomCommand> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    shared.tasks.spawn(Room::new(name.clone(), settings, shared.clone()).run(rx));
+    tx
+}
+
+/// The channel of room `name`, creating the room (with `settings` or the defaults) if needed.
+pub(crate) fn open(shared: &Shared, name: &RoomName, settings: Option<RoomSettings>) -> mpsc::UnboundedSender<RoomCommand> {
+    shared
+        .rooms
+        .entry(name.clone())
+        .or_insert_with(|| spawn(shared, name, settings.unwrap_or_else(|| shared.options.default_room.clone())))
+        .clone()
 }
 
 impl Room {
-    pub(crate) fn new(name: RoomName, settings: RoomSettings, inner: Arc<Inner>) -> Self {
+    fn new(name: RoomName, settings: RoomSettings, shared: Shared) -> Self {
+        let now = Instant::now();
         Self {
             name,
             sid: random_sid("RM"),
             created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             settings,
-            inner,
-            participants: HashMap::new(),
-            lobby: Vec::new(),
-            invites: HashMap::new(),
-            bans: BTreeSet::new(),
-            revoked_tokens: HashSet::new(),
-            sources: HashMap::new(),
-            peers: HashMap::new(),
-            mute_locks: HashMap::new(),
-            arriving: Vec::new(),
-            empty_since: Some(Instant::now()),
-            ended: false,
-            started: Instant::now(),
-            peak_participants: 0,
-            speakers: Default::default(),
+            shared,
+            participants: Participants::default(),
+            lobby: Lobby::default(),
+            invites: Invites::default(),
+            bans: Bans::default(),
+            mute_locks: MuteLocks::default(),
+            arriving: Arriving::default(),
+            speakers: Speakers::default(),
+            life: Lifetime { started: now, empty_since: Some(now), ended: false, peak_participants: 0 },
         }
     }
 
-    pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<RoomCommand>) {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<RoomCommand>) {
         info!(room = %self.name, "room opened");
         self.emit(EventKind::RoomStarted, None, serde_json::to_value(&self.settings).unwrap_or_default());
         loop {
+            // The timeout is range-checked at the edge; a far-off deadline is "never", not a panic.
             let timeout = Duration::from_secs(self.settings.empty_timeout_s);
-            let deadline = self.empty_since.map(|t| t + timeout);
+            let deadline = self.life.empty_since.and_then(|t| t.checked_add(timeout));
             let expired = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d).await,
@@ -151,13 +175,13 @@ impl Room {
                     Some(cmd) => self.handle(cmd),
                     None => break,
                 },
-                () = expired => self.ended = true,
-                () = self.inner.shutdown.cancelled() => {
+                () = expired => self.life.ended = true,
+                () = self.shared.shutdown.cancelled() => {
                     self.disconnect_all(DisconnectReason::ServerShutdown, 1001);
-                    self.ended = true;
+                    self.life.ended = true;
                 }
             }
-            if self.ended {
+            if self.life.ended {
                 // Close the channel first, so a join racing with us fails and retries on a new
                 // room; handle what was already queued; then drop our (closed) registry entry.
                 commands.close();
@@ -165,13 +189,13 @@ impl Room {
                     self.handle(cmd);
                 }
                 self.disconnect_all(DisconnectReason::RoomEnded, 1000);
-                self.inner.rooms.remove_if(&self.name, |_, tx| tx.is_closed());
+                self.shared.forget_closed(&self.name);
                 break;
             }
         }
         let data = serde_json::json!({
-            "duration_s": self.started.elapsed().as_secs_f64(),
-            "peak_participants": self.peak_participants,
+            "duration_s": self.life.started.elapsed().as_secs_f64(),
+            "peak_participants": self.life.peak_participants,
         });
         self.emit(EventKind::RoomEnded, None, data);
         info!(room = %self.name, "room closed");
@@ -185,13 +209,11 @@ impl Room {
             RoomCommand::Client { sid, msg } => self.on_client(&sid, msg),
             RoomCommand::Disconnected { sid, reason } => self.remove(&sid, reason, None, 1000),
             RoomCommand::Media(ev) => self.on_media_routed(ev),
-            RoomCommand::Admin { op, by, reply } => {
-                let _ = reply.send(self.on_admin(op, &by));
-            }
+            RoomCommand::Admin(task) => task(self),
             RoomCommand::MoveIn(moved) => self.move_in(*moved),
             RoomCommand::GoingAway { deadline_s } => {
                 self.broadcast(None, ServerMessage::GoingAway { deadline_s });
-                for m in &self.lobby {
+                for m in self.lobby.iter() {
                     let _ = m.send(ServerMessage::GoingAway { deadline_s });
                 }
             }
@@ -200,63 +222,68 @@ impl Room {
                 let _ = reply.send(self.view());
             }
             RoomCommand::Count { reply } => {
-                let mut by_state: HashMap<&'static str, usize> = HashMap::new();
-                for p in self.participants.values() {
-                    *by_state.entry(p.state.as_str()).or_default() += 1;
-                }
-                if !self.lobby.is_empty() {
-                    by_state.insert("lobby", self.lobby.len());
-                }
-                let _ = reply.send(RoomCounts {
-                    participants: self.participants.len(),
-                    tracks: self.participants.values().map(|p| p.tracks.len()).sum(),
-                    by_state: by_state.into_iter().collect(),
-                });
+                let _ = reply.send(self.counts());
             }
         }
         self.update_empty();
     }
 
-    fn emit(&self, kind: EventKind, participant: Option<&str>, data: serde_json::Value) {
-        self.inner.options.events.emit(kind, &self.name.0, &self.sid, participant, data);
+    fn counts(&self) -> RoomCounts {
+        let mut by_state: HashMap<&'static str, usize> = HashMap::new();
+        for p in self.participants.iter() {
+            *by_state.entry(p.state.as_str()).or_default() += 1;
+        }
+        if !self.lobby.is_empty() {
+            by_state.insert("lobby", self.lobby.len());
+        }
+        RoomCounts {
+            participants: self.participants.len(),
+            tracks: self.participants.track_count(),
+            by_state: by_state.into_iter().collect(),
+        }
+    }
+
+    fn emit(&self, kind: EventKind, participant: Option<&Identity>, data: serde_json::Value) {
+        self.shared.options.events.emit(kind, self.name.as_str(), &self.sid, participant.map(Identity::as_str), data);
     }
 
     fn update_empty(&mut self) {
-        self.peak_participants = self.peak_participants.max(self.participants.len());
+        let life = &mut self.life;
+        life.peak_participants = life.peak_participants.max(self.participants.len());
         let empty = self.participants.is_empty() && self.lobby.is_empty();
-        match (empty, self.empty_since) {
-            (true, None) => self.empty_since = Some(Instant::now()),
-            (false, Some(_)) => self.empty_since = None,
+        match (empty, life.empty_since) {
+            (true, None) => life.empty_since = Some(Instant::now()),
+            (false, Some(_)) => life.empty_since = None,
             _ => {}
         }
     }
 
     fn info(&self) -> RoomInfo {
-        RoomInfo { name: self.name.0.clone(), sid: self.sid.clone() }
+        RoomInfo { name: self.name.to_string(), sid: self.sid.clone() }
     }
 
     fn view(&self) -> RoomView {
         RoomView {
-            name: self.name.0.clone(),
+            name: self.name.to_string(),
             sid: self.sid.clone(),
             created_at: self.created_at.clone(),
             num_participants: self.participants.len(),
             num_waiting: self.lobby.len(),
-            active_speaker: self.active_speaker(),
+            active_speaker: self.active_speaker().map(|i| i.to_string()),
             settings: self.settings.clone(),
         }
     }
 
-    fn find(&self, identity: &str) -> Option<ParticipantSid> {
-        self.participants.values().find(|p| p.member.identity.0 == identity).map(|p| p.member.sid.clone())
+    /// Everyone's info that the others may see (hidden participants are not seen).
+    fn visible_infos(&self) -> Vec<ParticipantInfo> {
+        self.participants.iter().filter(|p| !p.member.permissions.hidden).map(|p| p.info()).collect()
     }
 
-    /// Sends to everyone (but `except`) who may see `about` (hidden participants are not seen);
-    /// participants that cannot keep up are removed.
+    /// Sends to everyone (but `except`); participants that cannot keep up are removed.
     fn broadcast(&mut self, except: Option<&ParticipantSid>, msg: ServerMessage) {
         let stuck: Vec<ParticipantSid> = self
             .participants
-            .values()
+            .iter()
             .filter(|p| Some(&p.member.sid) != except)
             .filter(|p| p.send(msg.clone()).is_err())
             .map(|p| p.member.sid.clone())
@@ -287,14 +314,14 @@ impl Room {
     }
 
     fn disconnect_all(&mut self, reason: DisconnectReason, code: u16) {
-        for sid in self.participants.keys().cloned().collect::<Vec<_>>() {
+        for sid in self.participants.sids() {
             let notice = ServerMessage::Removed { reason: reason.as_str().into() };
             self.remove(&sid, reason, Some(notice), code);
         }
-        for m in std::mem::take(&mut self.lobby) {
+        for m in self.lobby.take_all() {
             let _ = m.send(ServerMessage::Removed { reason: reason.as_str().into() });
             m.close(code, reason.as_str());
-            self.inner.locations.remove(&m.sid);
+            self.shared.locations.remove(&m.sid);
         }
     }
 }

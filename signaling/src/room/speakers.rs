@@ -4,10 +4,13 @@
 //! [`SPEAKING`] and stops below half of it, and a list whose members did not change (only their
 //! order) is sent at most once per [`REORDER_INTERVAL`].
 
-use super::*;
+use super::Room;
 use crate::events::EventKind;
-use crate::protocol::SpeakerInfo;
+use crate::ids::{Identity, ParticipantSid};
+use crate::protocol::{ServerMessage, SpeakerInfo};
+use std::collections::HashMap;
 use switchboard_media::AudioLevel;
+use tokio::time::Instant;
 
 /// Mean linear level above which a participant counts as speaking (about -30 dBov).
 const SPEAKING: f32 = 0.03;
@@ -93,7 +96,7 @@ impl Room {
     pub(super) fn on_audio_levels(&mut self, levels: Vec<AudioLevel>) {
         let mut reported: HashMap<ParticipantSid, f32> = HashMap::new();
         for l in levels {
-            if let Some((sid, _)) = self.sources.get(&l.source) {
+            if let Some((sid, _)) = self.participants.source(l.source) {
                 let e = reported.entry(sid.clone()).or_insert(0.0);
                 *e = e.max(l.level);
             }
@@ -104,15 +107,15 @@ impl Room {
             self.broadcast(None, ServerMessage::Speakers { speakers });
         }
         if let Some(sid) = dominant {
-            let identity = self.participants.get(&sid).map(|p| p.member.identity.0.clone());
-            self.emit(EventKind::ActiveSpeakerChanged, identity.as_deref(), serde_json::json!({ "sid": sid }));
+            let identity = self.participants.get(&sid).map(|p| p.member.identity.clone());
+            self.emit(EventKind::ActiveSpeakerChanged, identity.as_ref(), serde_json::json!({ "sid": sid }));
         }
     }
 
     /// The dominant speaker's identity.
-    pub(super) fn active_speaker(&self) -> Option<String> {
+    pub(super) fn active_speaker(&self) -> Option<&Identity> {
         let sid = self.speakers.dominant.as_ref()?;
-        self.participants.get(sid).map(|p| p.member.identity.0.clone())
+        self.participants.get(sid).map(|p| &p.member.identity)
     }
 }
 

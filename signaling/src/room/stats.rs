@@ -1,21 +1,25 @@
 //! Statistics samples for this room's peers: per-track meters, subscriptions, and connection
 //! quality changes (told to the room and recorded as events).
 
-use super::*;
+use super::participant::Subscription;
+use super::Room;
 use crate::events::EventKind;
-use crate::participant::Subscription;
-use crate::protocol::QualityUpdate;
+use crate::ids::{Identity, ParticipantSid};
+use crate::protocol::{QualityUpdate, ServerMessage};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
 use switchboard_media::PeerStats;
+use tokio::time::Instant;
 
 impl Room {
     pub(super) fn on_stats(&mut self, samples: Vec<PeerStats>) {
         let now = Instant::now();
-        let identities: HashMap<ParticipantSid, crate::ids::Identity> =
-            self.participants.values().map(|p| (p.member.sid.clone(), p.member.identity.clone())).collect();
+        let identities: HashMap<ParticipantSid, Identity> =
+            self.participants.iter().map(|p| (p.member.sid.clone(), p.member.identity.clone())).collect();
         let mut touched = BTreeSet::new();
         for ps in samples {
-            let Some(sid) = self.peers.get(&ps.peer).cloned() else { continue };
-            let Some(p) = self.participants.get_mut(&sid) else { continue };
+            let Some(sid) = self.participants.owner_of(ps.peer).cloned() else { continue };
+            let Some((p, sources)) = self.participants.get_mut_with_sources(&sid) else { continue };
             if ps.peer == p.publisher {
                 if ps.remote.is_some() {
                     p.remote = ps.remote;
@@ -23,12 +27,12 @@ impl Room {
                 for (source, sample) in &ps.inbound {
                     if let Some(t) = p.tracks.values_mut().find(|t| t.source_id == *source) {
                         let nacks = t.meter.update(now, sample);
-                        self.inner.nacks_to_publishers.fetch_add(nacks, std::sync::atomic::Ordering::Relaxed);
+                        self.shared.nacks_to_publishers.fetch_add(nacks, Ordering::Relaxed);
                     }
                 }
             } else {
                 for (source, sample) in &ps.outbound {
-                    let Some((publisher, track)) = self.sources.get(source) else { continue };
+                    let Some((publisher, track)) = sources.get(source) else { continue };
                     let Some(identity) = identities.get(publisher) else { continue };
                     let nacks = p
                         .subscriptions
@@ -36,9 +40,8 @@ impl Room {
                         .or_insert_with(|| Subscription { track: track.clone(), publisher: identity.clone(), meter: Default::default() })
                         .meter
                         .update(now, sample);
-                    self.inner.nacks_from_subscribers.fetch_add(nacks, std::sync::atomic::Ordering::Relaxed);
+                    self.shared.nacks_from_subscribers.fetch_add(nacks, Ordering::Relaxed);
                 }
-                let sources = &self.sources;
                 let retired = &mut p.retired;
                 p.subscriptions.retain(|source, sub| {
                     let keep = sources.contains_key(source);
@@ -59,7 +62,7 @@ impl Room {
             }
             p.quality = quality;
             if let Some(q) = quality {
-                let identity = p.member.identity.0.clone();
+                let identity = p.member.identity.clone();
                 updates.push(QualityUpdate { participant: sid.clone(), quality: q });
                 self.emit(EventKind::ConnectionQualityChanged, Some(&identity), serde_json::json!({ "quality": q }));
             }

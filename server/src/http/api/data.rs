@@ -4,12 +4,13 @@ use super::extract::{Json, Path};
 use super::guard::Caller;
 use super::run;
 use super::schema::{AuthErrors, BodyErrors, Delivered, NotFound};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::http::ApiError;
 use axum::extract::State;
 use serde::Deserialize;
 use std::sync::Arc;
-use switchboard_signaling::{AdminOp, AdminReply};
+use switchboard_signaling::ops;
+use switchboard_signaling::{Identity, RoomName};
 use utoipa::ToSchema;
 
 /// Body of `POST /api/v1/rooms/{room}/data`.
@@ -20,7 +21,8 @@ pub(crate) struct SendData {
     payload: serde_json::Value,
     /// Recipients by identity; absent or empty: everyone in the room.
     #[serde(default)]
-    to: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    to: Vec<Identity>,
 }
 
 /// Send a data message to everyone in the room, or to some identities.
@@ -33,11 +35,8 @@ pub(crate) struct SendData {
 pub(crate) async fn send(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(room): Path<String>,
+    Path(room): Path<RoomName>,
     Json(body): Json<SendData>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    match run(&state, &room, AdminOp::SendData { payload: body.payload, to: body.to }, &caller).await? {
-        AdminReply::Delivered(n) => Ok(Json(serde_json::json!({ "delivered": n }))),
-        other => Err(ApiError::internal(format!("expected a delivery count, the room replied {other:?}"))),
-    }
+) -> Result<Json<ops::Delivered>, ApiError> {
+    run(&state, &room, ops::SendData { payload: body.payload, to: body.to }, &caller).await.map(Json)
 }

@@ -6,7 +6,7 @@
 use super::extract::Query;
 use super::guard::Caller;
 use super::schema::{AuthErrors, BadParams};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::http::ApiError;
 use crate::store::StoredEvent;
 use axum::extract::State;

@@ -2,7 +2,7 @@
 //! and secret, the server-wide `admin` grant, and a rate limit per caller. Routes that need no
 //! token (`openapi.json`, health, metrics) are simply not behind this layer.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::verify;
 use crate::http::ApiError;
 use axum::extract::{FromRequestParts, Request, State};
@@ -15,7 +15,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use switchboard_signaling::ErrorCode;
+use switchboard_signaling::{ErrorCode, Identity};
 
 /// Sustained admin requests per second per caller.
 const RATE_PER_SECOND: NonZeroU32 = NonZeroU32::new(20).expect("non-zero literal");
@@ -27,7 +27,7 @@ const SWEEP_EVERY: u32 = 256;
 
 /// The authenticated caller of an admin route: the token's `sub`, named in events as `by`.
 #[derive(Debug, Clone)]
-pub(crate) struct Caller(pub(crate) String);
+pub(crate) struct Caller(pub(crate) Identity);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
@@ -94,8 +94,10 @@ pub(crate) async fn require_admin(
             "this token has no admin grant; the admin API needs a server-admin token (`switchboard token --admin`)",
         ));
     }
+    let caller = Identity::parse(claims.sub.as_str())
+        .map_err(|e| ApiError::unauthorized("invalid_token", format!("the token's subject is not a valid identity: {e}")))?;
     gate.check_rate(&format!("{}\u{0}{}", claims.iss, claims.sub))?;
-    req.extensions_mut().insert(Caller(claims.sub));
+    req.extensions_mut().insert(Caller(caller));
     Ok(next.run(req).await)
 }
 

@@ -4,8 +4,8 @@
 use super::extract::{Json, Path};
 use super::guard::Caller;
 use super::schema::{AuthErrors, BodyErrors, Invite, NotFound, PermissionsSchema, TokenReply};
-use super::{expect_done, run, validate_name};
-use crate::app::AppState;
+use super::run;
+use crate::state::AppState;
 use crate::auth::Claims;
 use crate::http::ApiError;
 use axum::extract::State;
@@ -15,7 +15,8 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
-use switchboard_signaling::{AdminOp, Permissions};
+use switchboard_signaling::admin::check_range;
+use switchboard_signaling::{ops, Identity, Permissions, RoomName};
 use utoipa::ToSchema;
 
 /// Default lifetime of an invite link (a day: people open them later).
@@ -29,14 +30,16 @@ const MAX_TTL_S: u64 = 30 * 24 * 3600;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateInvite {
-    /// Identity the invitee will have in the room.
-    identity: String,
+    /// Identity the invitee will have in the room (1–128 bytes, no control characters).
+    #[schema(value_type = String, min_length = 1, max_length = 128)]
+    identity: Identity,
     /// Display name.
     name: Option<String>,
     /// Permissions carried by the token (default: publish, subscribe, data).
     #[schema(value_type = Option<PermissionsSchema>)]
     permissions: Option<Permissions>,
     /// Lifetime in seconds (default 86400, at most 2592000).
+    #[schema(minimum = 1, maximum = 2592000)]
     ttl_s: Option<u64>,
 }
 
@@ -44,42 +47,41 @@ pub(crate) struct CreateInvite {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateToken {
-    /// Room the token admits to.
-    room: String,
-    /// Participant identity.
-    identity: String,
+    /// Room the token admits to (1–64 letters, digits, `-`, `_` or `.`).
+    #[schema(value_type = String, min_length = 1, max_length = 64)]
+    room: RoomName,
+    /// Participant identity (1–128 bytes, no control characters).
+    #[schema(value_type = String, min_length = 1, max_length = 128)]
+    identity: Identity,
     /// Display name.
     name: Option<String>,
     /// Permissions (default: publish, subscribe, data).
     #[schema(value_type = Option<PermissionsSchema>)]
     permissions: Option<Permissions>,
     /// Lifetime in seconds (default 3600, at most 2592000).
+    #[schema(minimum = 1, maximum = 2592000)]
     ttl_s: Option<u64>,
 }
 
 fn ttl(requested: Option<u64>, default: u64) -> Result<Duration, ApiError> {
-    match requested.unwrap_or(default) {
-        0 => Err(ApiError::invalid("ttl_s must be at least 1")),
-        s if s > MAX_TTL_S => Err(ApiError::invalid(format!("ttl_s must be at most {MAX_TTL_S} (30 days)"))),
-        s => Ok(Duration::from_secs(s)),
-    }
+    let secs = requested.unwrap_or(default);
+    check_range("ttl_s", secs, 1, MAX_TTL_S)?;
+    Ok(Duration::from_secs(secs))
 }
 
 fn join_claims(
     state: &AppState,
-    room: &str,
-    identity: &str,
+    room: &RoomName,
+    identity: &Identity,
     name: Option<&str>,
     permissions: Option<Permissions>,
     ttl: Duration,
-) -> Result<Claims, ApiError> {
-    validate_name("room", room)?;
-    validate_name("identity", identity)?;
-    let mut claims = Claims::join(&state.config.api_key, room, identity, name, ttl);
+) -> Claims {
+    let mut claims = Claims::join(&state.config.api_key, room.as_str(), identity.as_str(), name, ttl);
     if let Some(p) = permissions {
         claims.permissions = p;
     }
-    Ok(claims)
+    claims
 }
 
 /// `scheme://host[:port]` of this server as the client reached it: the Host header (checked to be
@@ -112,13 +114,13 @@ pub(crate) async fn create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     headers: HeaderMap,
-    Path(room): Path<String>,
+    Path(room): Path<RoomName>,
     Json(body): Json<CreateInvite>,
 ) -> Result<impl IntoResponse, ApiError> {
     let ttl = ttl(body.ttl_s, INVITE_TTL_S)?;
-    let claims = join_claims(&state, &room, &body.identity, body.name.as_deref(), body.permissions, ttl)?;
-    let op = AdminOp::Invite { identity: body.identity, name: body.name, expires_at: claims.exp };
-    expect_done(run(&state, &room, op, &caller).await?)?;
+    let claims = join_claims(&state, &room, &body.identity, body.name.as_deref(), body.permissions, ttl);
+    let op = ops::Invite { identity: body.identity, name: body.name, expires_at: claims.exp };
+    run(&state, &room, op, &caller).await?;
     let token = claims.sign(&state.config.api_secret);
     let url = format!("{}/join?token={token}", public_base(&headers, state.config.bind));
     let invite = serde_json::json!({ "token": token, "url": url, "expires_at": rfc3339(claims.exp) });
@@ -137,7 +139,7 @@ pub(crate) async fn mint(
     Json(body): Json<CreateToken>,
 ) -> Result<impl IntoResponse, ApiError> {
     let ttl = ttl(body.ttl_s, TOKEN_TTL_S)?;
-    let claims = join_claims(&state, &body.room, &body.identity, body.name.as_deref(), body.permissions, ttl)?;
+    let claims = join_claims(&state, &body.room, &body.identity, body.name.as_deref(), body.permissions, ttl);
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "token": claims.sign(&state.config.api_secret) }))))
 }
 
@@ -162,8 +164,8 @@ mod tests {
     #[test]
     fn ttl_defaults_and_bounds() {
         assert_eq!(ttl(None, 60).unwrap(), Duration::from_secs(60));
-        assert_eq!(ttl(Some(0), 60).unwrap_err().status(), 422);
-        assert_eq!(ttl(Some(MAX_TTL_S + 1), 60).unwrap_err().status(), 422);
+        assert_eq!(ttl(Some(0), 60).unwrap_err().status(), 400);
+        assert_eq!(ttl(Some(MAX_TTL_S + 1), 60).unwrap_err().status(), 400);
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     }
 }

@@ -3,13 +3,13 @@
 use super::extract::{Json, Path};
 use super::guard::Caller;
 use super::schema::{AuthErrors, BadParams, NotFound, ParticipantList, ParticipantSchema};
-use super::{expect_done, expect_participant, expect_participants, run};
-use crate::app::AppState;
+use super::run;
+use crate::state::AppState;
 use crate::http::ApiError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use std::sync::Arc;
-use switchboard_signaling::{AdminOp, ParticipantView};
+use switchboard_signaling::{ops, Identity, ParticipantView, RoomName};
 
 /// Participants waiting in the lobby.
 #[utoipa::path(
@@ -21,9 +21,9 @@ use switchboard_signaling::{AdminOp, ParticipantView};
 pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(room): Path<String>,
+    Path(room): Path<RoomName>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let participants = expect_participants(run(&state, &room, AdminOp::ListLobby, &caller).await?)?;
+    let participants = run(&state, &room, ops::ListLobby, &caller).await?;
     Ok(Json(serde_json::json!({ "participants": participants })))
 }
 
@@ -37,9 +37,9 @@ pub(crate) async fn list(
 pub(crate) async fn admit(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((room, identity)): Path<(String, String)>,
+    Path((room, identity)): Path<(RoomName, Identity)>,
 ) -> Result<Json<ParticipantView>, ApiError> {
-    expect_participant(run(&state, &room, AdminOp::Admit(identity), &caller).await?).map(Json)
+    run(&state, &room, ops::Admit(identity), &caller).await.map(Json)
 }
 
 /// Turn a waiting participant away (it is disconnected with `denied`).
@@ -52,8 +52,8 @@ pub(crate) async fn admit(
 pub(crate) async fn deny(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((room, identity)): Path<(String, String)>,
+    Path((room, identity)): Path<(RoomName, Identity)>,
 ) -> Result<StatusCode, ApiError> {
-    expect_done(run(&state, &room, AdminOp::Deny(identity), &caller).await?)?;
+    run(&state, &room, ops::Deny(identity), &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,13 +4,14 @@
 use super::extract::{Json, Path};
 use super::guard::Caller;
 use super::schema::{AuthErrors, BadParams, BodyErrors, NotFound, ParticipantList, ParticipantSchema, TrackKind};
-use super::{expect_participant, expect_participants, run};
-use crate::app::AppState;
+use super::run;
+use crate::state::AppState;
 use crate::http::ApiError;
 use axum::extract::State;
 use serde::Deserialize;
 use std::sync::Arc;
-use switchboard_signaling::{AdminOp, MuteRequest, ParticipantView};
+use switchboard_signaling::ops::{self, MuteRequest};
+use switchboard_signaling::{Identity, MediaKind, ParticipantView, RoomName, TrackSid};
 use utoipa::ToSchema;
 
 /// Body of `POST …/participants/{identity}/mute`: `track` (one track), `kind` (every track of that
@@ -19,10 +20,11 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub(crate) struct MuteParticipant {
     /// A track sid.
-    track: Option<String>,
-    /// `audio` or `video`; other values are refused with 422.
+    #[schema(value_type = Option<String>)]
+    track: Option<TrackSid>,
+    /// `audio` or `video`; other values are refused with 400.
     #[schema(value_type = Option<TrackKind>)]
-    kind: Option<String>,
+    kind: Option<MediaKind>,
     /// Mute (true) or unmute (false; a request the participant accepts unless the room has
     /// `allow_remote_unmute`).
     muted: bool,
@@ -32,12 +34,13 @@ pub(crate) struct MuteParticipant {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MuteRoom {
-    /// `audio` or `video`; other values are refused with 422.
+    /// `audio` or `video`; other values are refused with 400.
     #[schema(value_type = TrackKind)]
-    kind: String,
+    kind: MediaKind,
     /// Identities left alone.
     #[serde(default)]
-    except: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    except: Vec<Identity>,
 }
 
 /// Body of `POST …/participants/{identity}/move`.
@@ -45,7 +48,8 @@ pub(crate) struct MuteRoom {
 #[serde(deny_unknown_fields)]
 pub(crate) struct MoveParticipant {
     /// Destination room (not the current one).
-    to_room: String,
+    #[schema(value_type = String, min_length = 1, max_length = 64)]
+    to_room: RoomName,
 }
 
 /// Mute or unmute a participant's tracks (server-side: forwarding stops at once).
@@ -58,11 +62,11 @@ pub(crate) struct MoveParticipant {
 pub(crate) async fn mute(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((room, identity)): Path<(String, String)>,
+    Path((room, identity)): Path<(RoomName, Identity)>,
     Json(body): Json<MuteParticipant>,
 ) -> Result<Json<ParticipantView>, ApiError> {
     let request = MuteRequest { track: body.track, kind: body.kind, muted: body.muted };
-    expect_participant(run(&state, &room, AdminOp::Mute(identity, request), &caller).await?).map(Json)
+    run(&state, &room, ops::Mute { identity, request }, &caller).await.map(Json)
 }
 
 /// Mute every track of a kind in the room, except some identities.
@@ -75,11 +79,11 @@ pub(crate) async fn mute(
 pub(crate) async fn mute_room(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(room): Path<String>,
+    Path(room): Path<RoomName>,
     Json(body): Json<MuteRoom>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let op = AdminOp::MuteRoom { kind: body.kind, except: body.except };
-    let participants = expect_participants(run(&state, &room, op, &caller).await?)?;
+    let op = ops::MuteRoom { kind: body.kind, except: body.except };
+    let participants = run(&state, &room, op, &caller).await?;
     Ok(Json(serde_json::json!({ "participants": participants })))
 }
 
@@ -94,9 +98,9 @@ pub(crate) async fn mute_room(
 pub(crate) async fn hold(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((room, identity)): Path<(String, String)>,
+    Path((room, identity)): Path<(RoomName, Identity)>,
 ) -> Result<Json<ParticipantView>, ApiError> {
-    expect_participant(run(&state, &room, AdminOp::Hold(identity), &caller).await?).map(Json)
+    run(&state, &room, ops::Hold(identity), &caller).await.map(Json)
 }
 
 /// Resume a held participant (media both ways, with a keyframe request).
@@ -110,9 +114,9 @@ pub(crate) async fn hold(
 pub(crate) async fn resume(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((room, identity)): Path<(String, String)>,
+    Path((room, identity)): Path<(RoomName, Identity)>,
 ) -> Result<Json<ParticipantView>, ApiError> {
-    expect_participant(run(&state, &room, AdminOp::Resume(identity), &caller).await?).map(Json)
+    run(&state, &room, ops::Resume(identity), &caller).await.map(Json)
 }
 
 /// Move a participant to another room, same identity, no new token.
@@ -125,9 +129,9 @@ pub(crate) async fn resume(
 pub(crate) async fn move_to(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((room, identity)): Path<(String, String)>,
+    Path((room, identity)): Path<(RoomName, Identity)>,
     Json(body): Json<MoveParticipant>,
 ) -> Result<Json<ParticipantView>, ApiError> {
-    let op = AdminOp::Move { identity, to_room: body.to_room };
-    expect_participant(run(&state, &room, op, &caller).await?).map(Json)
+    let op = ops::Move { identity, to_room: body.to_room };
+    run(&state, &room, op, &caller).await.map(Json)
 }

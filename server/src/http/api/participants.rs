@@ -5,14 +5,15 @@ use super::guard::Caller;
 use super::schema::{
     AuthErrors, BadParams, BanList, BodyErrors, NotFound, ParticipantList, ParticipantSchema, PermissionsSchema,
 };
-use super::{expect_done, expect_participant, expect_participants, run};
-use crate::app::AppState;
+use super::run;
+use crate::state::AppState;
 use crate::http::ApiError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use std::sync::Arc;
-use switchboard_signaling::{AdminOp, AdminReply, ParticipantPatch, ParticipantView, Permissions};
+use switchboard_signaling::ops::{self, ParticipantPatch};
+use switchboard_signaling::{Identity, ParticipantView, Permissions, RoomName};
 use utoipa::{IntoParams, ToSchema};
 
 /// Body of `PATCH …/participants/{identity}`; absent fields stay as they are.
@@ -54,9 +55,9 @@ pub(crate) struct RemoveOptions {
 pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(room): Path<String>,
+    Path(room): Path<RoomName>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let participants = expect_participants(run(&state, &room, AdminOp::ListParticipants, &caller).await?)?;
+    let participants = run(&state, &room, ops::ListParticipants, &caller).await?;
     Ok(Json(serde_json::json!({ "participants": participants })))
 }
 
@@ -70,9 +71,9 @@ pub(crate) async fn list(
 pub(crate) async fn get(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((room, identity)): Path<(String, String)>,
+    Path((room, identity)): Path<(RoomName, Identity)>,
 ) -> Result<Json<ParticipantView>, ApiError> {
-    expect_participant(run(&state, &room, AdminOp::GetParticipant(identity), &caller).await?).map(Json)
+    run(&state, &room, ops::GetParticipant(identity), &caller).await.map(Json)
 }
 
 /// Change name, metadata or permissions, live.
@@ -85,7 +86,7 @@ pub(crate) async fn get(
 pub(crate) async fn update(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((room, identity)): Path<(String, String)>,
+    Path((room, identity)): Path<(RoomName, Identity)>,
     Json(body): Json<UpdateParticipant>,
 ) -> Result<Json<ParticipantView>, ApiError> {
     let patch = ParticipantPatch {
@@ -94,7 +95,7 @@ pub(crate) async fn update(
         permissions: body.permissions,
         hand_raised: body.hand_raised,
     };
-    expect_participant(run(&state, &room, AdminOp::UpdateParticipant(identity, patch), &caller).await?).map(Json)
+    run(&state, &room, ops::UpdateParticipant { identity, patch }, &caller).await.map(Json)
 }
 
 /// Remove (kick) a participant; `?reason=` is told to it, `?ban=true` keeps it out.
@@ -107,11 +108,11 @@ pub(crate) async fn update(
 pub(crate) async fn remove(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((room, identity)): Path<(String, String)>,
+    Path((room, identity)): Path<(RoomName, Identity)>,
     Query(options): Query<RemoveOptions>,
 ) -> Result<StatusCode, ApiError> {
-    let op = AdminOp::RemoveParticipant { identity, reason: options.reason, ban: options.ban };
-    expect_done(run(&state, &room, op, &caller).await?)?;
+    let op = ops::RemoveParticipant { identity, reason: options.reason, ban: options.ban };
+    run(&state, &room, op, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -125,12 +126,10 @@ pub(crate) async fn remove(
 pub(crate) async fn bans(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(room): Path<String>,
+    Path(room): Path<RoomName>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    match run(&state, &room, AdminOp::ListBans, &caller).await? {
-        AdminReply::Identities(bans) => Ok(Json(serde_json::json!({ "bans": bans }))),
-        other => Err(ApiError::internal(format!("expected identities, the room replied {other:?}"))),
-    }
+    let bans = run(&state, &room, ops::ListBans, &caller).await?;
+    Ok(Json(serde_json::json!({ "bans": bans })))
 }
 
 /// Lift a ban.
@@ -143,8 +142,8 @@ pub(crate) async fn bans(
 pub(crate) async fn lift_ban(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((room, identity)): Path<(String, String)>,
+    Path((room, identity)): Path<(RoomName, Identity)>,
 ) -> Result<StatusCode, ApiError> {
-    expect_done(run(&state, &room, AdminOp::LiftBan(identity), &caller).await?)?;
+    run(&state, &room, ops::LiftBan(identity), &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

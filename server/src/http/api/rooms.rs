@@ -2,16 +2,17 @@
 
 use super::extract::{Json, Path};
 use super::guard::Caller;
+use super::run;
 use super::schema::{AuthErrors, BadParams, BodyErrors, ErrorBody, NotFound, RoomList, RoomSchema};
-use super::{expect_done, expect_room, run};
-use crate::app::AppState;
 use crate::http::ApiError;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use std::sync::Arc;
-use switchboard_signaling::{AdminOp, RoomPatch, RoomView};
+use switchboard_signaling::ops;
+use switchboard_signaling::{RoomName, RoomPatch, RoomView};
 use utoipa::ToSchema;
 
 /// Body of `POST /api/v1/rooms`; absent settings take the server's defaults.
@@ -19,15 +20,17 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateRoom {
     /// Unique room name: 1–64 letters, digits, `-`, `_` or `.`.
-    #[schema(example = "standup")]
-    name: String,
+    #[schema(value_type = String, example = "standup", min_length = 1, max_length = 64)]
+    name: RoomName,
     /// Most participants; 0 means no limit.
+    #[schema(minimum = 0, maximum = 100000)]
     max_participants: Option<u32>,
     /// Joiners wait in the lobby until admitted.
     lobby: Option<bool>,
     /// A moderator's unmute applies at once instead of asking the participant.
     allow_remote_unmute: Option<bool>,
-    /// Seconds an empty room stays open.
+    /// Seconds an empty room stays open (at most a week).
+    #[schema(minimum = 0, maximum = 604800)]
     empty_timeout_s: Option<u64>,
     /// Free-form application data.
     metadata: Option<serde_json::Value>,
@@ -36,17 +39,40 @@ pub(crate) struct CreateRoom {
 /// Body of `PATCH /api/v1/rooms/{room}`; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct UpdateRoom {
+#[schema(as = UpdateRoom)]
+pub(crate) struct UpdateRoomBody {
     /// Most participants; 0 means no limit.
+    #[schema(minimum = 0, maximum = 100000)]
     max_participants: Option<u32>,
     /// Joiners wait in the lobby until admitted.
     lobby: Option<bool>,
     /// A moderator's unmute applies at once instead of asking the participant.
     allow_remote_unmute: Option<bool>,
-    /// Seconds an empty room stays open.
+    /// Seconds an empty room stays open (at most a week).
+    #[schema(minimum = 0, maximum = 604800)]
     empty_timeout_s: Option<u64>,
     /// Free-form application data (replaces the old value).
     metadata: Option<serde_json::Value>,
+}
+
+/// A change, range-checked (400 naming the field otherwise).
+fn checked(patch: RoomPatch) -> Result<RoomPatch, ApiError> {
+    patch.validate()?;
+    Ok(patch)
+}
+
+impl CreateRoom {
+    fn settings(self) -> Result<RoomPatch, ApiError> {
+        let CreateRoom { name: _, max_participants, lobby, allow_remote_unmute, empty_timeout_s, metadata } = self;
+        checked(RoomPatch { max_participants, lobby, allow_remote_unmute, empty_timeout_s, metadata })
+    }
+}
+
+impl UpdateRoomBody {
+    fn patch(self) -> Result<RoomPatch, ApiError> {
+        let UpdateRoomBody { max_participants, lobby, allow_remote_unmute, empty_timeout_s, metadata } = self;
+        checked(RoomPatch { max_participants, lobby, allow_remote_unmute, empty_timeout_s, metadata })
+    }
 }
 
 /// Create a room.
@@ -64,23 +90,10 @@ pub(crate) async fn create(
     _caller: Caller,
     Json(body): Json<CreateRoom>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let name = body.name.clone();
     let mut settings = state.conference.default_room_settings();
-    if let Some(v) = body.max_participants {
-        settings.max_participants = v;
-    }
-    if let Some(v) = body.lobby {
-        settings.lobby = v;
-    }
-    if let Some(v) = body.allow_remote_unmute {
-        settings.allow_remote_unmute = v;
-    }
-    if let Some(v) = body.empty_timeout_s {
-        settings.empty_timeout_s = v;
-    }
-    if let Some(v) = body.metadata {
-        settings.metadata = v;
-    }
-    let room = state.conference.create_room(&body.name, settings).await?;
+    body.settings()?.apply(&mut settings);
+    let room = state.conference.create_room(&name, settings).await?;
     Ok((StatusCode::CREATED, Json(room)))
 }
 
@@ -105,32 +118,25 @@ pub(crate) async fn list(State(state): State<Arc<AppState>>, _caller: Caller) ->
 pub(crate) async fn get(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(room): Path<String>,
+    Path(room): Path<RoomName>,
 ) -> Result<Json<RoomView>, ApiError> {
-    expect_room(run(&state, &room, AdminOp::GetRoom, &caller).await?).map(Json)
+    run(&state, &room, ops::GetRoom, &caller).await.map(Json)
 }
 
 /// Change settings or metadata.
 #[utoipa::path(
     operation_id = "update_room",
-    patch, path = "/api/v1/rooms/{room}", tag = "rooms", request_body = UpdateRoom,
+    patch, path = "/api/v1/rooms/{room}", tag = "rooms", request_body = UpdateRoomBody,
     params(("room" = String, Path, description = "Room name")),
     responses((status = 200, description = "The updated room", body = RoomSchema), NotFound, BodyErrors, AuthErrors)
 )]
 pub(crate) async fn update(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(room): Path<String>,
-    Json(body): Json<UpdateRoom>,
+    Path(room): Path<RoomName>,
+    Json(body): Json<UpdateRoomBody>,
 ) -> Result<Json<RoomView>, ApiError> {
-    let patch = RoomPatch {
-        max_participants: body.max_participants,
-        lobby: body.lobby,
-        allow_remote_unmute: body.allow_remote_unmute,
-        empty_timeout_s: body.empty_timeout_s,
-        metadata: body.metadata,
-    };
-    expect_room(run(&state, &room, AdminOp::UpdateRoom(patch), &caller).await?).map(Json)
+    run(&state, &room, ops::UpdateRoom(body.patch()?), &caller).await.map(Json)
 }
 
 /// End the conference: everyone is disconnected with `room_ended` and the room closes.
@@ -143,8 +149,25 @@ pub(crate) async fn update(
 pub(crate) async fn end(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(room): Path<String>,
+    Path(room): Path<RoomName>,
 ) -> Result<StatusCode, ApiError> {
-    expect_done(run(&state, &room, AdminOp::EndRoom, &caller).await?)?;
+    run(&state, &room, ops::EndRoom, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_signaling::admin::{MAX_EMPTY_TIMEOUT_S, MAX_PARTICIPANTS_LIMIT};
+
+    #[test]
+    fn the_documented_ranges_are_the_enforced_ones() {
+        // utoipa takes the bounds as literals; they must be signalling's constants.
+        let doc: serde_json::Value = serde_json::from_str(super::super::openapi::document()).unwrap();
+        for schema in ["CreateRoom", "UpdateRoom"] {
+            let props = &doc["components"]["schemas"][schema]["properties"];
+            assert_eq!(props["empty_timeout_s"]["maximum"], MAX_EMPTY_TIMEOUT_S, "{schema}");
+            assert_eq!(props["max_participants"]["maximum"], MAX_PARTICIPANTS_LIMIT, "{schema}");
+            assert_eq!(props["empty_timeout_s"]["minimum"], 0, "{schema}");
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use super::extract::{Json, Query};
 use super::guard::Caller;
 use super::schema::{AuthErrors, BadParams};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::drain::DrainStatus;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -5,7 +5,7 @@
 use super::extract::{Json, Path, Query};
 use super::guard::Caller;
 use super::schema::{AuthErrors, BadParams, ErrorBody};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::http::ApiError;
 use crate::store::{parse_rfc3339_ms, SessionCursor, SessionDetail, SessionPage, SessionQuery};
 use axum::extract::State;

@@ -3,7 +3,7 @@
 //! lost). One connection behind a mutex: calls come from the blocking pool only, never from an
 //! async task, and the event rate of a conference server is far below what one connection does.
 
-use super::migrations;
+mod migrations;
 use super::model::{format_ms, now_ms, LegSummary};
 use super::{
     Abandoned, LegRecord, RecordChange, SessionCursor, SessionDetail, SessionPage, SessionQuery, SessionSummary, Store,

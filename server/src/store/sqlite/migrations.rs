@@ -2,7 +2,7 @@
 //! runs in its own transaction together with the version bump, so a crash leaves either the old
 //! or the new schema. Never edit a released migration: append a new one.
 
-use super::StoreError;
+use crate::store::StoreError;
 use rusqlite::Connection;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
@@ -68,15 +68,15 @@ pub(super) fn latest() -> u32 {
 
 /// Brings the schema up to [`latest`]; refuses a file from a newer build.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(super::sqlite::backend)?;
+    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(super::backend)?;
     if current > latest() {
         return Err(StoreError::NewerSchema { found: current, supported: latest() });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction().map_err(super::sqlite::backend)?;
-        tx.execute_batch(sql).map_err(super::sqlite::backend)?;
-        tx.pragma_update(None, "user_version", i as u32 + 1).map_err(super::sqlite::backend)?;
-        tx.commit().map_err(super::sqlite::backend)?;
+        let tx = conn.transaction().map_err(super::backend)?;
+        tx.execute_batch(sql).map_err(super::backend)?;
+        tx.pragma_update(None, "user_version", i as u32 + 1).map_err(super::backend)?;
+        tx.commit().map_err(super::backend)?;
     }
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! A participant inside a room task: identity, permissions, call state, its two media peers,
-//! its tracks, and its outbound message queue. Also the lobby's waiting entries.
+//! its tracks, and its outbound message queue. Also who a lobby member is ([`Member`]).
 
+use super::mute_locks::TrackMute;
 use crate::admin::{ParticipantView, SubscriptionView, TrackView};
 use crate::quality::{Quality, StreamMeter};
 use crate::call_state::CallState;
-use crate::ids::{Identity, ParticipantSid, TrackSid};
+use crate::ids::{Identity, ParticipantSid, RoomName, TrackSid};
 use crate::permissions::Permissions;
 use crate::protocol::{Outbound, ParticipantInfo, ServerMessage, TrackInfo};
 use std::collections::{BTreeMap, HashMap};
@@ -20,11 +21,8 @@ pub(crate) struct Track {
     pub(crate) kind: MediaKind,
     pub(crate) source: String,
     pub(crate) mime_type: String,
-    pub(crate) muted: bool,
-    /// Moderator who muted it; the participant cannot unmute it by itself.
-    pub(crate) muted_by: Option<String>,
-    /// A moderator asked the participant to unmute; `unmute_response` is expected.
-    pub(crate) unmute_requested: bool,
+    /// Muted, by whom, and whether the participant was asked to unmute.
+    pub(crate) mute: TrackMute,
     /// As received from the publisher.
     pub(crate) meter: StreamMeter,
 }
@@ -36,8 +34,8 @@ impl Track {
             kind: self.kind.as_str(),
             source: self.source.clone(),
             mime_type: self.mime_type.clone(),
-            muted: self.muted,
-            muted_by: self.muted_by.clone(),
+            muted: self.mute.muted,
+            muted_by: self.mute.muted_by.as_ref().map(|i| i.as_str().to_owned()),
         }
     }
 
@@ -47,8 +45,8 @@ impl Track {
             kind: self.kind.as_str(),
             source: self.source.clone(),
             codec: self.mime_type.clone(),
-            muted: self.muted,
-            muted_by: self.muted_by.clone(),
+            muted: self.mute.muted,
+            muted_by: self.mute.muted_by.as_ref().map(|i| i.as_str().to_owned()),
             stats: self.meter.view.clone(),
         }
     }
@@ -72,7 +70,7 @@ pub(crate) struct Member {
     pub(crate) metadata: serde_json::Value,
     pub(crate) token_id: String,
     /// The room its token names: `room_admin` applies there only, even after a move.
-    pub(crate) token_room: crate::ids::RoomName,
+    pub(crate) token_room: RoomName,
     pub(crate) joined_at: String,
     /// When it joined, for durations.
     pub(crate) since: tokio::time::Instant,
@@ -103,7 +101,7 @@ impl Member {
     ) -> ParticipantView {
         ParticipantView {
             sid: self.sid.0.clone(),
-            identity: self.identity.0.clone(),
+            identity: self.identity.to_string(),
             name: self.name.clone(),
             state: state.as_str(),
             disconnect_reason: match state {
@@ -188,10 +186,30 @@ impl Traffic {
 }
 
 impl Participant {
+    /// A participant with its media peers and nothing published or received yet.
+    pub(crate) fn new(member: Member, state: CallState, publisher: PeerId, subscriber: PeerId) -> Self {
+        Self {
+            member,
+            state,
+            publisher,
+            subscriber,
+            remote: None,
+            tracks: BTreeMap::new(),
+            withheld: Vec::new(),
+            declared_sources: HashMap::new(),
+            offer_outstanding: false,
+            subscriptions: HashMap::new(),
+            quality: None,
+            retired: Traffic::default(),
+            leg_base: Traffic::default(),
+            hand_raised_at: None,
+        }
+    }
+
     pub(crate) fn info(&self) -> ParticipantInfo {
         ParticipantInfo {
             sid: self.member.sid.clone(),
-            identity: self.member.identity.0.clone(),
+            identity: self.member.identity.to_string(),
             name: self.member.name.clone(),
             state: self.state.as_str(),
             joined_at: self.member.joined_at.clone(),
@@ -207,7 +225,7 @@ impl Participant {
         let subscriptions = self
             .subscriptions
             .values()
-            .map(|s| SubscriptionView { track: s.track.0.clone(), publisher: s.publisher.0.clone(), stats: s.meter.view.clone() })
+            .map(|s| SubscriptionView { track: s.track.0.clone(), publisher: s.publisher.to_string(), stats: s.meter.view.clone() })
             .collect();
         let tracks = self.tracks.values().map(Track::view).collect();
         ParticipantView {
@@ -250,7 +268,7 @@ impl Participant {
 
     /// Worst quality over its streams; `lost` when its unmuted tracks delivered nothing.
     pub(crate) fn compute_quality(&self) -> Option<Quality> {
-        let published = self.tracks.values().filter(|t| !t.muted).filter_map(|t| t.meter.quality());
+        let published = self.tracks.values().filter(|t| !t.mute.muted).filter_map(|t| t.meter.quality());
         let received = self.subscriptions.values().filter_map(|s| s.meter.quality());
         let mut worst: Option<Quality> = None;
         let mut any_published = false;
