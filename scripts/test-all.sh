@@ -21,6 +21,8 @@ cargo test --workspace --no-run --quiet
 
 # --- the served OpenAPI document, checked by an independent validator (pip venv under target/) ---
 scripts/validate-openapi.sh "${CARGO_TARGET_DIR:-target}/release/switchboard"
+# --- generated requests against that document: no 5xx, no schema violation, no panic ---
+scripts/api-schemathesis.sh "${CARGO_TARGET_DIR:-target}/release/switchboard"
 
 # --- deployment files: Kustomize overlays rendered and validated offline, yamllint, broken cases
 #     rejected, Dockerfile and manifests checked against the binary (pip venv under target/) ---

@@ -103,8 +103,8 @@ pub struct ParticipantView {
     /// Set once disconnected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disconnect_reason: Option<String>,
-    /// RFC 3339 UTC.
-    pub joined_at: String,
+    /// When it joined (RFC 3339 UTC); `None` for an invitee that has not joined yet.
+    pub joined_at: Option<String>,
     /// Permissions.
     pub permissions: Permissions,
     /// Free-form application data.

@@ -273,7 +273,7 @@ impl Room {
             name: invite.name.clone().unwrap_or_else(|| identity.to_string()),
             state: CallState::Invited.as_str(),
             disconnect_reason: None,
-            joined_at: String::new(),
+            joined_at: None,
             permissions: Default::default(),
             metadata: serde_json::Value::Null,
             remote_address: None,

@@ -108,7 +108,7 @@ impl Member {
                 CallState::Disconnected(r) => Some(r.as_str().to_owned()),
                 _ => None,
             },
-            joined_at: self.joined_at.clone(),
+            joined_at: Some(self.joined_at.clone()),
             permissions: self.permissions.clone(),
             metadata: self.metadata.clone(),
             remote_address: remote.map(|a| a.to_string()),

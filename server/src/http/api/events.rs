@@ -5,7 +5,7 @@
 
 use super::extract::Query;
 use super::guard::Caller;
-use super::schema::{AuthErrors, BadParams};
+use super::schema::{AuthErrors, BadParams, SseEvent};
 use crate::state::AppState;
 use crate::http::ApiError;
 use crate::store::StoredEvent;
@@ -69,8 +69,9 @@ fn sse_event(event: &StoredEvent) -> Event {
         ("Last-Event-ID" = Option<u64>, Header, description = "Replay the stored events after this seq"),
     ),
     responses(
-        (status = 200, description = "`text/event-stream` of events; each `data:` line is one Event",
-         content_type = "text/event-stream", body = StoredEvent),
+        (status = 200, description = "`text/event-stream` of events: each is `id: <seq>`, `event: <type>` and \
+         `data: <an Event as JSON>`",
+         content_type = "text/event-stream", body = SseEvent),
         BadParams, AuthErrors,
     )
 )]

@@ -29,7 +29,10 @@ use utoipa::{Modify, OpenApi};
         server::get, server::drain,
         openapi_json,
     ),
-    components(schemas(schema::ErrorBody, schema::RoomSchema, schema::ParticipantSchema, schema::TrackSchema)),
+    components(schemas(
+        schema::ErrorBody, schema::RoomSchema, schema::ParticipantSchema, schema::TrackSchema, schema::SseEvent,
+        crate::store::StoredEvent,
+    )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
@@ -63,7 +66,19 @@ impl Modify for BearerAuth {
 /// The document as JSON, built once.
 pub(crate) fn document() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises"))
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+        describe_sse_data(&mut doc);
+        serde_json::to_string_pretty(&doc).expect("a JSON value serialises")
+    })
+}
+
+/// utoipa has no attribute for JSON Schema's `contentMediaType`/`contentSchema`: the `data` of an
+/// SSE event is JSON text whose content is an `Event`.
+fn describe_sse_data(doc: &mut serde_json::Value) {
+    let data = &mut doc["components"]["schemas"]["SseEvent"]["properties"]["data"];
+    data["contentMediaType"] = "application/json".into();
+    data["contentSchema"] = serde_json::json!({ "$ref": "#/components/schemas/Event" });
 }
 
 /// This OpenAPI document (no token needed).

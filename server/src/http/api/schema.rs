@@ -9,6 +9,21 @@
 use serde::Serialize;
 use utoipa::{IntoResponses, ToSchema};
 
+/// One server-sent event of `GET /api/v1/events` (the `text/event-stream` framing): `id` is the
+/// event's `seq`, `event` its `type`, and `data` the [`Event`](crate::store::StoredEvent) as JSON.
+/// The stream also carries `:keep-alive` comment lines, which are not events.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SseEvent {
+    /// The event's `seq`, in decimal.
+    #[schema(pattern = "^[0-9]+$")]
+    id: String,
+    /// The event's `type` (see docs/events.md).
+    event: String,
+    /// The event as JSON, an `Event` (the document says so with `contentMediaType` and
+    /// `contentSchema`).
+    data: String,
+}
+
 /// The error body of every failed request.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ErrorBody {
@@ -191,9 +206,9 @@ pub(crate) struct ParticipantSchema {
     /// Set once disconnected: `left`, `removed`, `room_ended`, `moved`, `denied`, `timeout`,
     /// `replaced`, `server_shutdown`, `error`.
     disconnect_reason: Option<String>,
-    /// RFC 3339 UTC.
-    #[schema(format = DateTime)]
-    joined_at: String,
+    /// When it joined (RFC 3339 UTC); null for an invitee that has not joined yet.
+    #[schema(format = DateTime, required = true)]
+    joined_at: Option<String>,
     permissions: PermissionsSchema,
     /// Free-form application data.
     metadata: serde_json::Value,
