@@ -15,6 +15,11 @@ if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   (cd tests/e2e && npm ci --no-audit --no-fund)
 fi
 
+# --- structure: no import circles within a crate, no source file over 600 lines; the vendored
+#     crates differ from the published ones only where their PATCHES.md says (fetches them) ---
+scripts/check-structure.py
+scripts/check-vendor.py
+
 # --- builds (need the registry, so outside the namespace) ---
 cargo build --release -p switchboard
 cargo test --workspace --no-run --quiet
