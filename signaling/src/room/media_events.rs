@@ -64,18 +64,13 @@ impl Room {
             return self.on_media(ev);
         };
         let owner = self.shared.peers.get(&peer).map(|r| r.value().clone());
-        match owner {
-            Some(room) if room == self.name => {
-                if !self.arriving.keep(peer, ev) {
-                    warn!(room = %self.name, %peer, "too many media events for arriving participants; dropped the oldest");
-                }
+        let Some(room) = owner else { return };
+        if room != self.name {
+            if let Some(tx) = self.shared.room(&room) {
+                let _ = tx.send(RoomCommand::Media(ev));
             }
-            Some(room) => {
-                if let Some(tx) = self.shared.room(&room) {
-                    let _ = tx.send(RoomCommand::Media(ev));
-                }
-            }
-            None => {}
+        } else if !self.arriving.keep(peer, ev) {
+            warn!(room = %self.name, %peer, "too many media events for arriving participants; dropped the oldest");
         }
     }
 

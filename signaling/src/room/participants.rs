@@ -7,6 +7,9 @@ use crate::ids::{Identity, ParticipantSid, TrackSid};
 use std::collections::HashMap;
 use switchboard_media::{PeerId, SourceId};
 
+/// Published source → (publisher, track).
+pub(crate) type SourceIndex = HashMap<SourceId, (ParticipantSid, TrackSid)>;
+
 /// Participants (with media) of a room and their indexes.
 #[derive(Default)]
 pub(crate) struct Participants {
@@ -14,7 +17,7 @@ pub(crate) struct Participants {
     /// Media peer → owner.
     peers: HashMap<PeerId, ParticipantSid>,
     /// Published source → (publisher, track), for the tracks forwarded in this room.
-    sources: HashMap<SourceId, (ParticipantSid, TrackSid)>,
+    sources: SourceIndex,
 }
 
 impl Participants {
@@ -48,7 +51,7 @@ impl Participants {
     pub(crate) fn get_mut_with_sources(
         &mut self,
         sid: &ParticipantSid,
-    ) -> Option<(&mut Participant, &HashMap<SourceId, (ParticipantSid, TrackSid)>)> {
+    ) -> Option<(&mut Participant, &SourceIndex)> {
         Some((self.by_sid.get_mut(sid)?, &self.sources))
     }
 
