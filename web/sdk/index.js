@@ -1,0 +1,63 @@
+// Entry point of the Switchboard JavaScript SDK (docs/sdk.md): `connect()` and the classes and
+// helpers an app uses. ES modules, no build step: import it from `/sdk/index.js` of a Switchboard
+// server, or from the npm package.
+
+import { captureUserMedia } from './capture.js';
+import { Room } from './room.js';
+
+export { Room } from './room.js';
+export { Participant, RemoteParticipant, RemoteTrackPublication } from './participant.js';
+export { LocalParticipant, LocalTrackPublication } from './local.js';
+export { Moderation } from './moderation.js';
+export { SwitchboardError } from './errors.js';
+export { Emitter } from './emitter.js';
+export { captureScreen, captureTrack, captureUserMedia, deviceOf, listInputs } from './capture.js';
+export { closeReasonText } from './signal.js';
+export { RECONNECT_DELAYS_MS } from './reconnect.js';
+
+/** The protocol version this SDK speaks (docs/protocol.md). */
+export const PROTOCOL_VERSION = 1;
+
+/** Every Room event name (payloads in types.js, RoomEvents). */
+export const ROOM_EVENTS = Object.freeze(/** @type {(keyof import('./types.js').RoomEvents)[]} */ ([
+  'stateChanged', 'joined', 'participantJoined', 'participantLeft', 'participantUpdated',
+  'trackPublished', 'trackUnpublished', 'trackSubscribed', 'trackUnsubscribed', 'trackMuted', 'trackUnmuted',
+  'localTrackPublished', 'localTrackUnpublished', 'localTrackChanged', 'activeSpeakers', 'connectionQuality',
+  'dataReceived', 'handRaised', 'handLowered', 'unmuteRequested', 'onHold', 'resumed', 'moved', 'removed',
+  'admitted', 'denied', 'goingAway', 'reconnecting', 'reconnected', 'transportStateChanged', 'pong', 'error',
+]));
+
+/**
+ * @typedef {import('./room.js').RoomOptions & {
+ *   audio?: boolean | string | MediaStreamTrack,
+ *   video?: boolean | string | MediaStreamTrack,
+ * }} ConnectOptions `audio` / `video`: publish the microphone / camera (true: default device, a
+ *   device id, or a track of your own) before joining
+ */
+
+/**
+ * Captures what `options` asks for, then joins the token's room through the server at `url`
+ * (absent or relative: the page's own server). Resolves with the Room once joined (or waiting
+ * in the lobby); rejects with a SwitchboardError (e.g. `invalid_token`, `permission_denied` for
+ * the camera) otherwise.
+ * @param {string | undefined} url
+ * @param {string} token
+ * @param {ConnectOptions} [options]
+ * @returns {Promise<Room>}
+ */
+export async function connect(url, token, options = {}) {
+  const { audio = false, video = false, ...roomOptions } = options;
+  const room = new Room(roomOptions);
+  const local = room.localParticipant;
+  const wanted = (/** @type {boolean | string | MediaStreamTrack} */ w) => (w instanceof MediaStreamTrack ? false : w);
+  if (wanted(audio) || wanted(video)) {
+    const stream = await captureUserMedia({ audio: wanted(audio), video: wanted(video) });
+    const [mic] = stream.getAudioTracks();
+    const [cam] = stream.getVideoTracks();
+    if (mic) await local.publishMicrophone(mic);
+    if (cam) await local.publishCamera(cam);
+  }
+  if (audio instanceof MediaStreamTrack) await local.publishMicrophone(audio);
+  if (video instanceof MediaStreamTrack) await local.publishCamera(video);
+  return room.connect(url, token);
+}

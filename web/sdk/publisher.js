@@ -1,0 +1,89 @@
+// The publisher RTCPeerConnection of one connection (docs/protocol.md, "Media model"): one
+// sendonly transceiver per source (microphone, camera, screen), the `sources` map declared with
+// every offer, and renegotiation — one `publish_offer` in flight at a time, a change meanwhile
+// queues one more. Device switches and a stopped track replace a sender's track without
+// renegotiating.
+
+/** @typedef {import('./types.js').TrackSource} TrackSource */
+
+export class Publisher {
+  /**
+   * @param {RTCConfiguration} config
+   * @param {(msg: object) => void} send sends a signalling message
+   * @param {() => void} onConnectionState
+   */
+  constructor(config, send, onConnectionState) {
+    this.send = send;
+    this.pc = new RTCPeerConnection(config);
+    this.pc.onconnectionstatechange = onConnectionState;
+    /** @type {Partial<Record<TrackSource, RTCRtpTransceiver>>} */
+    this.transceivers = {};
+    /** @type {Record<string, TrackSource>} msid track id (the track the transceiver was created with) -> source */
+    this.sources = {};
+    this.inFlight = false;
+    this.again = false;
+    this.closed = false;
+  }
+
+  /**
+   * Publishes `track` as `source` on a transceiver of its own. Call negotiate() after the changes.
+   * @param {TrackSource} source
+   * @param {MediaStreamTrack} track
+   * @param {MediaStream} stream
+   */
+  add(source, track, stream) {
+    const transceiver = this.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    this.transceivers[source] = transceiver;
+    // The SDP keeps the first track's id as msid even after replaceTrack: declare that one.
+    this.sources[track.id] = source;
+  }
+
+  /**
+   * Sends another track (or none: null) for `source` on its transceiver, without renegotiating.
+   * @param {TrackSource} source
+   * @param {MediaStreamTrack | null} track
+   */
+  async replace(source, track) {
+    await this.transceivers[source]?.sender.replaceTrack(track);
+  }
+
+  /**
+   * Whether `source` has a transceiver on this connection.
+   * @param {TrackSource} source
+   */
+  has(source) {
+    return source in this.transceivers;
+  }
+
+  /** Sends a new offer, or queues one when an offer is waiting for its answer. */
+  async negotiate() {
+    if (this.closed) return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    this.inFlight = true;
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    if (this.closed) return;
+    // No waiting for ICE gathering and no trickle: the ICE-lite server learns our address from
+    // our connectivity checks.
+    this.send({ type: 'publish_offer', sdp: offer.sdp, sources: { ...this.sources } });
+  }
+
+  /** @param {string} sdp */
+  async onAnswer(sdp) {
+    if (this.closed) return;
+    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    this.inFlight = false;
+    if (this.again) {
+      this.again = false;
+      await this.negotiate();
+    }
+  }
+
+  close() {
+    this.closed = true;
+    this.pc.close();
+  }
+}
