@@ -3,6 +3,7 @@
 # when missing, then runs the tests inside a fresh network namespace whose only interface is lo,
 # so nothing can leave the machine. It does not build the server: pass the binary in
 # SWITCHBOARD_BIN (default: ${CARGO_TARGET_DIR:-target}/release/switchboard).
+# Arguments, when given, name the test files to run (default: every *.test.js).
 # Artifacts (screenshots, server logs, page consoles) go to ${ARTIFACTS_DIR:-tests/e2e/artifacts}.
 # UPDATE_DOCS_SCREENSHOTS=1 also refreshes docs/prejoin.png, docs/three-party.png and
 # docs/dashboard.png from this run.
@@ -33,4 +34,5 @@ fi
 mkdir -p "$ARTIFACTS_DIR"
 cd "$here"
 # One test file at a time: each starts its own server and browsers, and the machine has 2 cores.
-exec unshare --net sh -c 'ip link set lo up && exec node --test --test-concurrency=1 "$@"' sh ./*.test.js
+if [ "$#" -eq 0 ]; then set -- ./*.test.js; fi
+exec unshare --net sh -c 'ip link set lo up && exec node --test --test-concurrency=1 "$@"' sh "$@"

@@ -2,7 +2,6 @@
 // helpers an app uses. ES modules, no build step: import it from `/sdk/index.js` of a Switchboard
 // server, or from the npm package.
 
-import { captureUserMedia } from './capture.js';
 import { Room } from './room.js';
 
 export { Room } from './room.js';
@@ -37,9 +36,10 @@ export const ROOM_EVENTS = Object.freeze(/** @type {(keyof import('./types.js').
 
 /**
  * Captures what `options` asks for, then joins the token's room through the server at `url`
- * (absent or relative: the page's own server). Resolves with the Room once joined (or waiting
- * in the lobby); rejects with a SwitchboardError (e.g. `invalid_token`, `permission_denied` for
- * the camera) otherwise.
+ * (absent or relative: the page's own server). Resolves with the Room once joined, with everyone
+ * present in `room.participants` (or once waiting in the lobby); rejects with a SwitchboardError
+ * (e.g. `invalid_token`, or `permission_denied` for the camera) otherwise. To see every event from
+ * the start, create a `new Room()`, add listeners, then call `room.connect()`.
  * @param {string | undefined} url
  * @param {string} token
  * @param {ConnectOptions} [options]
@@ -50,13 +50,7 @@ export async function connect(url, token, options = {}) {
   const room = new Room(roomOptions);
   const local = room.localParticipant;
   const wanted = (/** @type {boolean | string | MediaStreamTrack} */ w) => (w instanceof MediaStreamTrack ? false : w);
-  if (wanted(audio) || wanted(video)) {
-    const stream = await captureUserMedia({ audio: wanted(audio), video: wanted(video) });
-    const [mic] = stream.getAudioTracks();
-    const [cam] = stream.getVideoTracks();
-    if (mic) await local.publishMicrophone(mic);
-    if (cam) await local.publishCamera(cam);
-  }
+  if (wanted(audio) || wanted(video)) await local.publishCameraAndMicrophone({ audio: wanted(audio), video: wanted(video) });
   if (audio instanceof MediaStreamTrack) await local.publishMicrophone(audio);
   if (video instanceof MediaStreamTrack) await local.publishCamera(video);
   return room.connect(url, token);

@@ -7,7 +7,7 @@
 // track), so an unpublished source (a stopped screen share, say) stays published but muted,
 // sending nothing; publishing it again sends the new capture on the same transceiver and unmutes.
 
-import { captureScreen, captureTrack, deviceOf } from './capture.js';
+import { captureScreen, captureTrack, captureUserMedia, deviceOf } from './capture.js';
 import { SwitchboardError } from './errors.js';
 import { Participant } from './participant.js';
 import { OwnHand } from './hand.js';
@@ -83,6 +83,19 @@ export class LocalParticipant extends Participant {
    */
   publishCamera(from) {
     return this.publishFrom('camera', from);
+  }
+
+  /**
+   * Captures microphone and camera in one prompt (`true`: the default device, or a device id)
+   * and publishes both.
+   * @param {{audio?: boolean | string, video?: boolean | string}} [wanted]
+   */
+  async publishCameraAndMicrophone(wanted = {}) {
+    const stream = await captureUserMedia(wanted);
+    const [mic] = stream.getAudioTracks();
+    const [cam] = stream.getVideoTracks();
+    if (mic) await this.publish('microphone', mic);
+    if (cam) await this.publish('camera', cam);
   }
 
   /**

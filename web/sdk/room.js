@@ -76,7 +76,8 @@ export class Room extends Emitter {
 
   /**
    * Joins the token's room through the server at `url` (absent or relative: the page's server).
-   * Resolves once in (`joined` or, in a room with a lobby, waiting there); rejects with a
+   * Resolves once in — joined, with everyone present in `participants` (register listeners
+   * before connect() to see them as participantJoined too) — or waiting in a room's lobby; rejects with a
    * SwitchboardError when the server refuses (e.g. `invalid_token`) or cannot be reached.
    * @param {string | undefined} url
    * @param {string} token
@@ -245,11 +246,14 @@ export class Room extends Emitter {
   /** Back in after `joined` or `lobby_waiting`: the reconnection (if any) succeeded. */
   entering() {
     this.entered = true;
-    const attempts = this.schedule.succeeded();
+    return this.schedule.succeeded();
+  }
+
+  /** connect() resolves: everyone present is in `participants` by now. */
+  resolveConnect() {
     const connecting = this.connecting;
     this.connecting = null;
     connecting?.resolve(this);
-    return attempts;
   }
 
   // --- server messages ---
@@ -325,6 +329,7 @@ export class Room extends Emitter {
     this.emit('joined', { room: msg.room.name, participant: local, reconnected: attempts > 0 });
     if (attempts > 0) this.emit('reconnected', { attempts });
     this.setState(ROOM_STATE_OF[local.state] ?? 'joining');
+    this.resolveConnect();
   }
 
   /** @param {ServerMessage} msg */
@@ -335,6 +340,7 @@ export class Room extends Emitter {
     this.sid = msg.room.sid;
     this.setState('lobby');
     if (attempts > 0) this.emit('reconnected', { attempts });
+    this.resolveConnect();
   }
 
   /**
