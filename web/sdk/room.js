@@ -166,9 +166,10 @@ export class Room extends Emitter {
       return;
     }
     const why = engine.opened ? closeReasonText(ev.code) : 'cannot reach the server';
-    const error = closeFollowsError(ev.code) && this.lastServerError
-      ? this.lastServerError
-      : new SwitchboardError('connection_closed', `${why} (close code ${ev.code})${ev.reason ? `: ${ev.reason}` : ''}`);
+    // The server names the cause of some closes in an `error` just before: keep its code.
+    const cause = closeFollowsError(ev.code) ? this.lastServerError : null;
+    const detail = cause ? `: ${cause.message}` : ev.reason ? `: ${ev.reason}` : '';
+    const error = new SwitchboardError(cause?.code ?? 'connection_closed', `${why}${detail} (close code ${ev.code})`);
     this.finish(ev.code === 4009 ? 'replaced' : 'error', error);
   }
 
