@@ -111,6 +111,11 @@ export class Room extends Emitter {
     return this.engine?.send({ type: 'send_data', payload, ...(to ? { to } : {}) }) ?? false;
   }
 
+  /** Sends a `ping` now (one goes every 10 s anyway); the `pong` event brings the round-trip time. False when not connected. */
+  ping() {
+    return this.engine?.send({ type: 'ping', ts: Date.now() }) ?? false;
+  }
+
   /** Both PCs' statistics: {publisher, subscriber} (RTCStatsReport, or null without that PC). */
   getStats() {
     return this.engine?.getStats() ?? Promise.resolve({ publisher: null, subscriber: null });
