@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the browser end-to-end tests (tests/e2e/*.test.js): installs Chromium and playwright-core
-# when missing, then runs the tests inside a fresh network namespace whose only interface is lo,
+# Runs the browser end-to-end tests (tests/e2e/*.test.js): installs Chromium and the npm packages
+# when missing, checks the SDK's types and the web client's boundaries (scripts/check-web.sh), then
+# runs the tests inside a fresh network namespace whose only interface is lo,
 # so nothing can leave the machine. It does not build the server: pass the binary in
 # SWITCHBOARD_BIN (default: ${CARGO_TARGET_DIR:-target}/release/switchboard).
 # Arguments, when given, name the test files to run (default: every *.test.js).
@@ -27,9 +28,13 @@ fi
 # Installs need the network, so they happen before entering the namespace.
 command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 export CHROMIUM_BIN="${CHROMIUM_BIN:-$(command -v chromium)}"
-if [ ! -d "$here/node_modules/playwright-core" ]; then
+# Any package of package-lock.json missing (a fresh clone, or a dependency added since): install.
+if ! (cd "$here" && npm ls --depth=0 >/dev/null 2>&1); then
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
+
+# The SDK's types (tsc) and the web client's boundaries, before any browser starts.
+"$root/scripts/check-web.sh"
 
 mkdir -p "$ARTIFACTS_DIR"
 cd "$here"
