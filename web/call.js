@@ -92,7 +92,7 @@ export class Call {
 
   async switchDevice(kind, deviceId) {
     saveChoice(kind, deviceId);
-    if (this.finished) return;
+    if (this.finished || !this.local.getTrackPublication(SOURCE_OF_KIND[kind])?.track) return;
     try {
       await this.local.switchDevice(SOURCE_OF_KIND[kind], deviceId);
     } catch (err) {

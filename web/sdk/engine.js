@@ -18,8 +18,12 @@ export class Engine {
    * @param {import('./signal.js').SignalHandlers} handlers
    */
   constructor(url, handlers) {
-    /** Whether the socket opened (a close before that means the server was unreachable). */
+    /**
+     * Whether the socket opened (a close before that means the server was unreachable).
+     * @internal
+     */
     this.opened = false;
+    /** @internal */
     this.signal = new Signal(url, {
       ...handlers,
       onOpen: () => {
@@ -27,10 +31,17 @@ export class Engine {
         handlers.onOpen();
       },
     });
-    /** @type {Publisher | null} */
+    /**
+     * @type {Publisher | null}
+     * @internal
+     */
     this.publisher = null;
-    /** @type {Subscriber | null} */
+    /**
+     * @type {Subscriber | null}
+     * @internal
+     */
     this.subscriber = null;
+    /** @internal */
     this.closed = false;
   }
 
@@ -48,6 +59,7 @@ export class Engine {
    * Creates both peer connections (at `joined`) with the server's ICE servers (none by default).
    * @param {RTCIceServer[]} iceServers
    * @param {MediaHandlers} handlers
+   * @internal
    */
   startMedia(iceServers, handlers) {
     const config = { iceServers };
@@ -60,6 +72,7 @@ export class Engine {
   /**
    * Sends a message; false when the socket is not open (it is dropped).
    * @param {object} msg
+   * @internal
    */
   send(msg) {
     return !this.closed && this.signal.send(msg);
@@ -74,7 +87,10 @@ export class Engine {
     return { publisher, subscriber };
   }
 
-  /** Closes the socket and both PCs; idempotent. */
+  /**
+   * Closes the socket and both PCs; idempotent.
+   * @internal
+   */
   close() {
     if (this.closed) return;
     this.closed = true;

@@ -36,7 +36,10 @@ export class LocalTrackPublication {
     this.mutedBy = null;
     /** @type {string} */
     this.mimeType = '';
-    /** Unpublished by us (stopped): muted, with no track, until published again. */
+    /**
+     * Unpublished by us (stopped): muted, with no track, until published again.
+     * @internal
+     */
     this.unpublished = false;
   }
 }
@@ -49,15 +52,23 @@ export class LocalParticipant extends Participant {
   constructor(emit, send) {
     super('');
     this.isLocal = true;
+    /** @internal */
     this.emit = emit;
+    /** @internal */
     this.send = send;
     /** @type {Map<TrackSource, LocalTrackPublication>} by source (a local track has no sid before the server announces it) */
     this.trackPublications = new Map();
-    /** @type {Publisher | null} the current connection's */
+    /**
+     * @type {Publisher | null} the current connection's
+     * @internal
+     */
     this.publisher = null;
     // The msid streams of our transceivers: microphone and camera together, the screen apart.
+    /** @internal */
     this.streams = { main: new MediaStream(), screen: new MediaStream() };
+    /** @internal */
     this.hand = new OwnHand(this, emit, send);
+    /** @internal */
     this.stopped = false;
   }
 
@@ -116,6 +127,7 @@ export class LocalParticipant extends Participant {
   /**
    * @param {TrackSource} source
    * @param {MediaStreamTrack | {deviceId?: string}} [from]
+   * @internal
    */
   async publishFrom(source, from) {
     this.refuseLocked(source);
@@ -141,6 +153,7 @@ export class LocalParticipant extends Participant {
   /**
    * @param {TrackSource} source
    * @param {MediaStreamTrack} track
+   * @internal
    */
   async sendTrack(source, track) {
     const publication = this.publication(source);
@@ -210,13 +223,15 @@ export class LocalParticipant extends Participant {
 
   /**
    * Opens another microphone or camera and sends it instead, without renegotiating; returns the
-   * new track (the old one is stopped).
+   * new track (the old one is stopped). A moderator's mute holds for the new device too. Rejects
+   * with `no_track` when that source is not being sent.
    * @param {'microphone' | 'camera'} source
    * @param {string} deviceId
    */
   async switchDevice(source, deviceId) {
-    const publication = this.publication(source);
-    if (publication.track && deviceOf(publication.track) === deviceId) return publication.track;
+    const publication = this.trackPublications.get(source);
+    if (!publication?.track) throw new SwitchboardError('no_track', `no ${source} is published: publish it with the device instead`);
+    if (deviceOf(publication.track) === deviceId) return publication.track;
     const track = await captureTrack(KIND_OF[source], deviceId);
     if (this.stopped) {
       track.stop();
@@ -254,6 +269,7 @@ export class LocalParticipant extends Participant {
    * A new connection's Publisher (at `joined`): everything we send goes on it, then one offer.
    * A raised hand is raised again (a rejoin is a new session on the server).
    * @param {Publisher} publisher
+   * @internal
    */
   async attach(publisher) {
     this.publisher = publisher;
@@ -267,6 +283,7 @@ export class LocalParticipant extends Participant {
   /**
    * The connection is gone (a reconnection makes new PCs): sids are forgotten, and a moderator's
    * lock becomes our own mute (the next session starts without it; we stay muted).
+   * @internal
    */
   detach() {
     this.publisher = null;
@@ -279,6 +296,7 @@ export class LocalParticipant extends Participant {
   /**
    * track_published about one of ours: its sid, and the server's view of its mute.
    * @param {TrackInfo} info
+   * @internal
    */
   trackPublished(info) {
     const publication = this.publication(info.source);
@@ -294,7 +312,10 @@ export class LocalParticipant extends Participant {
     }
   }
 
-  /** @param {string} trackSid track_unpublished about one of ours (e.g. a permission change) */
+  /**
+   * @param {string} trackSid track_unpublished about one of ours (e.g. a permission change)
+   * @internal
+   */
   trackUnpublished(trackSid) {
     const publication = this.bySid(trackSid);
     if (!publication) return;
@@ -307,6 +328,7 @@ export class LocalParticipant extends Participant {
    * @param {string} trackSid
    * @param {boolean} muted
    * @param {string | null} by
+   * @internal
    */
   trackMuted(trackSid, muted, by) {
     const publication = this.bySid(trackSid);
@@ -326,6 +348,7 @@ export class LocalParticipant extends Participant {
    * unmute_requested: asks the app (unmuteRequested), or declines when there is nothing to unmute.
    * @param {string} trackSid
    * @param {string} by
+   * @internal
    */
   unmuteRequested(trackSid, by) {
     const publication = this.bySid(trackSid);
@@ -341,6 +364,7 @@ export class LocalParticipant extends Participant {
    * Our ParticipantInfo in `joined`: a new session, whose hand starts lowered on the server
    * (attach() raises it again if it was up), so the info's hand is not ours.
    * @param {import('./types.js').ParticipantInfo} info
+   * @internal
    */
   joined(info) {
     const hand = { raised: this.handRaised, at: this.handRaisedAt };
@@ -352,6 +376,7 @@ export class LocalParticipant extends Participant {
   /**
    * Our own participant_updated.
    * @param {import('./types.js').ParticipantInfo} info
+   * @internal
    */
   ownUpdate(info) {
     const hand = { raised: this.handRaised, at: this.handRaisedAt };
@@ -360,7 +385,10 @@ export class LocalParticipant extends Participant {
     if (changed.length) this.emit('participantUpdated', { participant: this, changed });
   }
 
-  /** Releases every device (the call ended). */
+  /**
+   * Releases every device (the call ended).
+   * @internal
+   */
   stop() {
     this.stopped = true;
     this.publisher = null;
@@ -375,6 +403,7 @@ export class LocalParticipant extends Participant {
   /**
    * @param {TrackSource} source
    * @returns {LocalTrackPublication}
+   * @internal
    */
   publication(source) {
     let publication = this.trackPublications.get(source);
@@ -385,17 +414,26 @@ export class LocalParticipant extends Participant {
     return publication;
   }
 
-  /** @param {string} trackSid */
+  /**
+   * @param {string} trackSid
+   * @internal
+   */
   bySid(trackSid) {
     return [...this.trackPublications.values()].find((p) => p.sid === trackSid);
   }
 
-  /** @param {TrackSource} source */
+  /**
+   * @param {TrackSource} source
+   * @internal
+   */
   streamOf(source) {
     return source === 'screen' ? this.streams.screen : this.streams.main;
   }
 
-  /** @param {TrackSource} source */
+  /**
+   * @param {TrackSource} source
+   * @internal
+   */
   refuseLocked(source) {
     const by = this.trackPublications.get(source)?.mutedBy;
     if (by) {
@@ -408,6 +446,7 @@ export class LocalParticipant extends Participant {
    * Our own (un)mute: local track, server, event.
    * @param {LocalTrackPublication} publication
    * @param {boolean} muted
+   * @internal
    */
   setOwnMuted(publication, muted) {
     this.applyMuted(publication, muted, publication.mutedBy);
@@ -419,6 +458,7 @@ export class LocalParticipant extends Participant {
    * A moderator muted one of ours: locked; a screen share stops (sharing again is refused).
    * @param {LocalTrackPublication} publication
    * @param {string} by
+   * @internal
    */
   moderatorMuted(publication, by) {
     if (publication.source === 'screen' && publication.track) {
@@ -437,6 +477,7 @@ export class LocalParticipant extends Participant {
    * @param {LocalTrackPublication} publication
    * @param {boolean} muted
    * @param {string | null} by
+   * @internal
    */
   applyMuted(publication, muted, by) {
     const mutedBy = muted ? by : null;

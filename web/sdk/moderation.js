@@ -28,8 +28,12 @@ let nextMarker = 1;
 export class Moderation {
   /** @param {(msg: object) => boolean} send over the current connection */
   constructor(send) {
+    /** @internal */
     this.send = send;
-    /** @type {Pending[]} in the order sent */
+    /**
+     * @type {Pending[]} in the order sent
+     * @internal
+     */
     this.pending = [];
   }
 
@@ -114,6 +118,7 @@ export class Moderation {
   /**
    * A pong: true when it was one of our markers (not a keep-alive).
    * @param {unknown} ts
+   * @internal
    */
   pong(ts) {
     const entry = this.pending.find((p) => p.marker === ts);
@@ -125,6 +130,7 @@ export class Moderation {
    * A moderate_result: resolves the oldest request whose marker came back.
    * @param {string} action
    * @param {unknown} result
+   * @internal
    */
   result(action, result) {
     const entry = this.answered();
@@ -137,6 +143,7 @@ export class Moderation {
    * An `error`: true when it answered a request (which is rejected with it).
    * @param {string} code
    * @param {string} message
+   * @internal
    */
   error(code, message) {
     if (!MODERATION_ERRORS.has(code)) return false;
@@ -149,6 +156,7 @@ export class Moderation {
   /**
    * The connection dropped or the call ended: requests not answered will never be.
    * @param {string} why
+   * @internal
    */
   failAll(why) {
     for (const entry of this.pending.splice(0)) {
@@ -156,6 +164,7 @@ export class Moderation {
     }
   }
 
+  /** @internal */
   answered() {
     const i = this.pending.findIndex((p) => p.ponged);
     return i < 0 ? undefined : this.pending.splice(i, 1)[0];

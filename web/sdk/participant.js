@@ -46,6 +46,7 @@ export class Participant {
    * Takes the fields of a ParticipantInfo (not its tracks); returns the names of those that
    * changed: `name`, `state`, `permissions`, `metadata`, `hand`.
    * @param {ParticipantInfo} info
+   * @internal
    */
   applyInfo(info) {
     const changed = [];

@@ -32,6 +32,20 @@ const REMOVED_AS = { room_ended: 'room_ended', replaced: 'replaced' };
 
 /** @extends {Emitter<RoomEvents>} */
 export class Room extends Emitter {
+  /** @type {Roster} */
+  #roster;
+  /** @type {ReconnectSchedule} */
+  #schedule;
+  /** @type {{url?: string, token: string} | null} */
+  #target = null;
+  /** Got `joined` or `lobby_waiting` once: a drop is worth a reconnection. */
+  #entered = false;
+  /** @type {SwitchboardError | null} the last `error` of this connection (a close may follow it) */
+  #lastServerError = null;
+  /** @type {{resolve: (room: Room) => void, reject: (err: SwitchboardError) => void} | null} */
+  #connecting = null;
+  /** @type {Set<string>} */
+  #unknownTypes = new Set();
   /** @param {RoomOptions} [options] */
   constructor(options = {}) {
     super();
@@ -56,22 +70,13 @@ export class Room extends Emitter {
     this.localParticipant = new LocalParticipant(emit, send);
     /** In-room moderation (needs a token with the `room_admin` permission). */
     this.moderation = new Moderation(send);
-    this.roster = new Roster(this.localParticipant, emit);
-    this.schedule = new ReconnectSchedule(options.reconnectDelaysMs ?? RECONNECT_DELAYS_MS);
-    /** @type {{url?: string, token: string} | null} */
-    this.target = null;
-    this.entered = false; // got `joined` or `lobby_waiting` once: a drop is worth a reconnection
-    /** @type {SwitchboardError | null} the last `error` of this connection (a close may follow it) */
-    this.lastServerError = null;
-    /** @type {{resolve: (room: Room) => void, reject: (err: SwitchboardError) => void} | null} */
-    this.connecting = null;
-    /** @type {Set<string>} */
-    this.unknownTypes = new Set();
+    this.#roster = new Roster(this.localParticipant, emit);
+    this.#schedule = new ReconnectSchedule(options.reconnectDelaysMs ?? RECONNECT_DELAYS_MS);
   }
 
   /** @returns {Map<string, import('./participant.js').RemoteParticipant>} everyone else, by sid */
   get participants() {
-    return this.roster.participants;
+    return this.#roster.participants;
   }
 
   /**
@@ -87,11 +92,11 @@ export class Room extends Emitter {
     if (this.state !== 'idle') {
       return Promise.reject(new SwitchboardError('already_connected', 'a Room connects once: create a new Room for another call'));
     }
-    this.target = { url, token };
+    this.#target = { url, token };
     this.timings.connectStarted = performance.now();
-    const done = new Promise((resolve, reject) => { this.connecting = { resolve, reject }; });
-    this.setState('joining');
-    this.open();
+    const done = new Promise((resolve, reject) => { this.#connecting = { resolve, reject }; });
+    this.#setState('joining');
+    this.#open();
     return /** @type {Promise<Room>} */ (done);
   }
 
@@ -99,7 +104,7 @@ export class Room extends Emitter {
   leave() {
     if (this.state === 'disconnected') return;
     this.engine?.send({ type: 'leave' });
-    this.finish('left', null);
+    this.#finish('left', null);
   }
 
   /**
@@ -127,35 +132,35 @@ export class Room extends Emitter {
    */
   getParticipantByIdentity(identity) {
     if (identity === this.localParticipant.identity) return this.localParticipant;
-    return this.roster.byIdentity(identity);
+    return this.#roster.byIdentity(identity);
   }
 
   // --- the connection ---
 
-  open() {
-    const target = /** @type {{url?: string, token: string}} */ (this.target);
+  #open() {
+    const target = /** @type {{url?: string, token: string}} */ (this.#target);
     let url;
     try {
       url = signalUrl(target.url, target.token);
     } catch (err) {
-      this.finish('error', /** @type {SwitchboardError} */ (err));
+      this.#finish('error', /** @type {SwitchboardError} */ (err));
       return;
     }
-    this.lastServerError = null;
+    this.#lastServerError = null;
     // Messages and the close of a connection we already dropped (a reconnection) are ignored.
     /** @returns {boolean} */
     const current = () => this.engine === engine && this.state !== 'disconnected';
     /** @type {Engine} */
     const engine = new Engine(url, {
       onOpen: () => { this.timings.wsOpen ??= performance.now(); },
-      onMessage: (msg) => (current() ? this.handle(msg) : undefined),
+      onMessage: (msg) => (current() ? this.#handle(msg) : undefined),
       onHandlerError: (err, msg) => {
         if (!current()) return; // cut short by leave() or a reconnection: nothing to report
         console.error(`switchboard: handling ${msg.type} failed`, err);
         const message = /** @type {{message?: string}} */ (err)?.message ?? String(err);
         this.emit('error', new SwitchboardError('client_error', `could not handle ${msg.type}: ${message}`));
       },
-      onClose: (ev) => (current() ? this.handleClose(ev, engine) : undefined),
+      onClose: (ev) => (current() ? this.#handleClose(ev, engine) : undefined),
       onBadFrame: (frame) => console.error('switchboard: ignoring a frame that is not a message', frame.slice(0, 200)),
     });
     this.engine = engine;
@@ -165,17 +170,17 @@ export class Room extends Emitter {
    * @param {{code: number, reason: string}} ev
    * @param {Engine} engine
    */
-  handleClose(ev, engine) {
-    if (shouldReconnect(ev.code, this.entered)) {
-      this.reconnect('connection_lost', ev.code);
+  #handleClose(ev, engine) {
+    if (shouldReconnect(ev.code, this.#entered)) {
+      this.#reconnect('connection_lost', ev.code);
       return;
     }
     const why = engine.opened ? closeReasonText(ev.code) : 'cannot reach the server';
     // The server names the cause of some closes in an `error` just before: keep its code.
-    const cause = closeFollowsError(ev.code) ? this.lastServerError : null;
+    const cause = closeFollowsError(ev.code) ? this.#lastServerError : null;
     const detail = cause ? `: ${cause.message}` : ev.reason ? `: ${ev.reason}` : '';
     const error = new SwitchboardError(cause?.code ?? 'connection_closed', `${why}${detail} (close code ${ev.code})`);
-    this.finish(ev.code === 4009 ? 'replaced' : 'error', error);
+    this.#finish(ev.code === 4009 ? 'replaced' : 'error', error);
   }
 
   /**
@@ -184,17 +189,17 @@ export class Room extends Emitter {
    * @param {'connection_lost' | 'server_shutdown'} reason
    * @param {number} [closeCode]
    */
-  reconnect(reason, closeCode) {
-    const scheduled = this.schedule.next(() => this.open());
+  #reconnect(reason, closeCode) {
+    const scheduled = this.#schedule.next(() => this.#open());
     if (!scheduled) {
-      const tries = this.schedule.delaysMs.length;
-      this.finish('timeout', new SwitchboardError('reconnect_failed',
+      const tries = this.#schedule.delaysMs.length;
+      this.#finish('timeout', new SwitchboardError('reconnect_failed',
         `lost the connection to the server and could not reconnect${tries ? ` in ${tries} attempts` : ''}; check the network and join again`));
       return;
     }
-    this.dropConnection('reconnecting', 'the connection dropped');
-    this.setState('reconnecting');
-    this.emit('reconnecting', { reason, closeCode, ...scheduled, maxAttempts: this.schedule.delaysMs.length });
+    this.#dropConnection('reconnecting', 'the connection dropped');
+    this.#setState('reconnecting');
+    this.emit('reconnecting', { reason, closeCode, ...scheduled, maxAttempts: this.#schedule.delaysMs.length });
   }
 
   /**
@@ -202,15 +207,15 @@ export class Room extends Emitter {
    * @param {string} reason given to participantLeft
    * @param {string} why given to unanswered moderation requests
    */
-  dropConnection(reason, why) {
+  #dropConnection(reason, why) {
     this.engine?.close();
     this.engine = null;
     this.moderation.failAll(why);
     this.localParticipant.detach();
     this.localParticipant.quality = null;
     const speaking = this.localParticipant.audioLevel > 0 || [...this.participants.values()].some((p) => p.audioLevel > 0);
-    this.roster.clear(reason);
-    if (speaking) this.roster.speakers([]);
+    this.#roster.clear(reason);
+    if (speaking) this.#roster.speakers([]);
   }
 
   /**
@@ -218,16 +223,16 @@ export class Room extends Emitter {
    * @param {DisconnectReason} reason
    * @param {SwitchboardError | null} error
    */
-  finish(reason, error) {
+  #finish(reason, error) {
     if (this.state === 'disconnected') return;
-    this.schedule.cancel();
-    this.dropConnection('disconnected', 'the call ended');
+    this.#schedule.cancel();
+    this.#dropConnection('disconnected', 'the call ended');
     this.localParticipant.stop();
     this.disconnectReason = reason;
     this.error = error;
-    this.setState('disconnected', reason, error);
-    const connecting = this.connecting;
-    this.connecting = null;
+    this.#setState('disconnected', reason, error);
+    const connecting = this.#connecting;
+    this.#connecting = null;
     connecting?.reject(error ?? new SwitchboardError(reason, `the call ended before it started (${reason})`));
   }
 
@@ -236,7 +241,7 @@ export class Room extends Emitter {
    * @param {DisconnectReason | null} [reason]
    * @param {SwitchboardError | null} [error]
    */
-  setState(state, reason = null, error = null) {
+  #setState(state, reason = null, error = null) {
     if (state === this.state) return;
     const previous = this.state;
     this.state = state;
@@ -244,89 +249,89 @@ export class Room extends Emitter {
   }
 
   /** Our own call state as the server reports it, while in the call. */
-  followOwnState() {
+  #followOwnState() {
     const state = ROOM_STATE_OF[this.localParticipant.state];
-    if (state && ['joining', 'connected', 'on_hold'].includes(this.state)) this.setState(state);
+    if (state && ['joining', 'connected', 'on_hold'].includes(this.state)) this.#setState(state);
   }
 
   /** Back in after `joined` or `lobby_waiting`: the reconnection (if any) succeeded. */
-  entering() {
-    this.entered = true;
-    return this.schedule.succeeded();
+  #entering() {
+    this.#entered = true;
+    return this.#schedule.succeeded();
   }
 
   /** connect() resolves: everyone present is in `participants` by now. */
-  resolveConnect() {
-    const connecting = this.connecting;
-    this.connecting = null;
+  #resolveConnect() {
+    const connecting = this.#connecting;
+    this.#connecting = null;
     connecting?.resolve(this);
   }
 
   // --- server messages ---
 
   /** @param {ServerMessage} msg */
-  handle(msg) {
+  #handle(msg) {
     const local = this.localParticipant;
     const own = msg.participant === local.sid && local.sid !== '';
     switch (msg.type) {
-      case 'joined': return this.handleJoined(msg);
+      case 'joined': return this.#handleJoined(msg);
       case 'publish_answer': return this.engine?.publisher?.onAnswer(msg.sdp);
       case 'subscribe_offer': return this.engine?.subscriber?.handleOffer(msg.sdp);
-      case 'participant_joined': return this.roster.join(msg.participant);
-      case 'participant_left': return this.roster.leave(msg.participant, msg.reason);
+      case 'participant_joined': return this.#roster.join(msg.participant);
+      case 'participant_left': return this.#roster.leave(msg.participant, msg.reason);
       case 'participant_updated':
-        if (msg.participant.sid !== local.sid) return this.roster.update(msg.participant);
+        if (msg.participant.sid !== local.sid) return this.#roster.update(msg.participant);
         local.ownUpdate(msg.participant);
-        return this.followOwnState();
-      case 'track_published': return own ? local.trackPublished(msg.track) : this.roster.trackPublished(msg.participant, msg.track);
-      case 'track_unpublished': return own ? local.trackUnpublished(msg.track) : this.roster.trackUnpublished(msg.participant, msg.track);
+        return this.#followOwnState();
+      case 'track_published': return own ? local.trackPublished(msg.track) : this.#roster.trackPublished(msg.participant, msg.track);
+      case 'track_unpublished': return own ? local.trackUnpublished(msg.track) : this.#roster.trackUnpublished(msg.participant, msg.track);
       case 'track_muted':
         if (own) return local.trackMuted(msg.track, msg.muted, msg.by ?? null);
-        return this.roster.trackMuted(msg.participant, msg.track, msg.muted, msg.by ?? null);
+        return this.#roster.trackMuted(msg.participant, msg.track, msg.muted, msg.by ?? null);
       case 'unmute_requested': return local.unmuteRequested(msg.track, msg.by);
-      case 'on_hold': return this.handleHold(true, msg.by);
-      case 'resumed': return this.handleHold(false, msg.by);
-      case 'moved': return this.handleMoved(msg);
+      case 'on_hold': return this.#handleHold(true, msg.by);
+      case 'resumed': return this.#handleHold(false, msg.by);
+      case 'moved': return this.#handleMoved(msg);
       case 'data': return this.emit('dataReceived', {
-        payload: msg.payload, from: msg.from ?? null, participant: msg.from ? this.roster.byIdentity(msg.from) ?? null : null,
+        payload: msg.payload, from: msg.from ?? null, participant: msg.from ? this.#roster.byIdentity(msg.from) ?? null : null,
       });
-      case 'lobby_waiting': return this.handleLobby(msg);
+      case 'lobby_waiting': return this.#handleLobby(msg);
       case 'admitted':
-        this.setState('joining');
+        this.#setState('joining');
         return this.emit('admitted', {});
       case 'denied':
         this.emit('denied', {});
-        return this.finish('denied', null);
-      case 'removed': return this.handleRemoved(msg.reason);
-      case 'speakers': return this.roster.speakers(msg.speakers);
-      case 'connection_quality': return this.roster.quality(msg.updates);
+        return this.#finish('denied', null);
+      case 'removed': return this.#handleRemoved(msg.reason);
+      case 'speakers': return this.#roster.speakers(msg.speakers);
+      case 'connection_quality': return this.#roster.quality(msg.updates);
       case 'moderate_result': return this.moderation.result(msg.action, msg.result);
       case 'going_away': return this.emit('goingAway', { deadlineS: msg.deadline_s });
       case 'pong':
         if (!this.moderation.pong(msg.ts) && typeof msg.ts === 'number') this.emit('pong', { rttMs: Date.now() - msg.ts });
         return undefined;
-      case 'error': return this.handleError(msg.code, msg.message);
-      default: return this.ignoreUnknown(msg.type);
+      case 'error': return this.#handleError(msg.code, msg.message);
+      default: return this.#ignoreUnknown(msg.type);
     }
   }
 
   /** @param {ServerMessage} msg */
-  async handleJoined(msg) {
+  async #handleJoined(msg) {
     const local = this.localParticipant;
-    const attempts = this.entering();
+    const attempts = this.#entering();
     this.protocol = msg.protocol;
     this.name = msg.room.name;
     this.sid = msg.room.sid;
     local.sid = msg.participant.sid;
     local.joined(msg.participant);
     // Before any await: our own updates may arrive while the media is set up.
-    for (const p of msg.participants) this.roster.join(p);
+    for (const p of msg.participants) this.#roster.join(p);
     const engine = /** @type {Engine} */ (this.engine);
     const report = () => this.emit('transportStateChanged', {
       publisher: engine.publisherPC?.connectionState ?? null, subscriber: engine.subscriberPC?.connectionState ?? null,
     });
     const publisher = engine.startMedia(msg.ice_servers ?? [], {
-      onTrack: (participant, track, mediaTrack) => this.roster.received(participant, track, mediaTrack),
+      onTrack: (participant, track, mediaTrack) => this.#roster.received(participant, track, mediaTrack),
       onConnectionState: () => { if (this.engine === engine) report(); },
     });
     await local.attach(publisher);
@@ -334,27 +339,27 @@ export class Room extends Emitter {
     this.timings.joined ??= performance.now();
     this.emit('joined', { room: msg.room.name, participant: local, reconnected: attempts > 0 });
     if (attempts > 0) this.emit('reconnected', { attempts });
-    this.setState(ROOM_STATE_OF[local.state] ?? 'joining');
-    this.resolveConnect();
+    this.#setState(ROOM_STATE_OF[local.state] ?? 'joining');
+    this.#resolveConnect();
   }
 
   /** @param {ServerMessage} msg */
-  handleLobby(msg) {
-    const attempts = this.entering();
+  #handleLobby(msg) {
+    const attempts = this.#entering();
     this.protocol = msg.protocol;
     this.name = msg.room.name;
     this.sid = msg.room.sid;
-    this.setState('lobby');
+    this.#setState('lobby');
     if (attempts > 0) this.emit('reconnected', { attempts });
-    this.resolveConnect();
+    this.#resolveConnect();
   }
 
   /**
    * @param {boolean} on
    * @param {string} by
    */
-  handleHold(on, by) {
-    this.setState(on ? 'on_hold' : 'connected');
+  #handleHold(on, by) {
+    this.#setState(on ? 'on_hold' : 'connected');
     if (on) this.emit('onHold', { by });
     else this.emit('resumed', { by });
   }
@@ -364,32 +369,32 @@ export class Room extends Emitter {
    * subscribe_offer brings the new room's tracks.
    * @param {ServerMessage} msg
    */
-  handleMoved(msg) {
+  #handleMoved(msg) {
     const previousRoom = this.name;
     this.name = msg.room.name;
     this.sid = msg.room.sid;
-    this.roster.clear('moved');
-    for (const p of msg.participants) if (p.sid !== this.localParticipant.sid) this.roster.join(p);
+    this.#roster.clear('moved');
+    for (const p of msg.participants) if (p.sid !== this.localParticipant.sid) this.#roster.join(p);
     this.localParticipant.hand.moved();
     this.emit('moved', { room: msg.room.name, previousRoom });
   }
 
   /** @param {string} reason */
-  handleRemoved(reason) {
+  #handleRemoved(reason) {
     // A restarting server: come back when it is up again.
-    if (reason === 'server_shutdown') return this.reconnect('server_shutdown');
+    if (reason === 'server_shutdown') return this.#reconnect('server_shutdown');
     this.emit('removed', { reason });
-    return this.finish(REMOVED_AS[reason] ?? 'removed', null);
+    return this.#finish(REMOVED_AS[reason] ?? 'removed', null);
   }
 
   /**
    * @param {string} code
    * @param {string} message
    */
-  handleError(code, message) {
+  #handleError(code, message) {
     if (this.moderation.error(code, message)) return;
     const error = new SwitchboardError(code, message);
-    this.lastServerError = error;
+    this.#lastServerError = error;
     this.emit('error', error);
   }
 
@@ -397,9 +402,9 @@ export class Room extends Emitter {
    * A newer server may send types this SDK does not know (not a breaking change): warn once each.
    * @param {string} type
    */
-  ignoreUnknown(type) {
-    if (this.unknownTypes.has(type)) return;
-    this.unknownTypes.add(type);
+  #ignoreUnknown(type) {
+    if (this.#unknownTypes.has(type)) return;
+    this.#unknownTypes.add(type);
     console.warn('switchboard: ignoring messages of unknown type', type);
   }
 }
