@@ -6,7 +6,8 @@ import { Room } from './room.js';
 
 export { Room } from './room.js';
 export { Participant, RemoteParticipant, RemoteTrackPublication } from './participant.js';
-export { LocalParticipant, LocalTrackPublication } from './local.js';
+export { LocalParticipant } from './local.js';
+export { LocalTrackPublication } from './local-tracks.js';
 export { Moderation } from './moderation.js';
 export { SwitchboardError } from './errors.js';
 export { Emitter } from './emitter.js';

@@ -283,12 +283,12 @@ export class Room extends Emitter {
         if (msg.participant.sid !== local.sid) return this.#roster.update(msg.participant);
         local.ownUpdate(msg.participant);
         return this.#followOwnState();
-      case 'track_published': return own ? local.trackPublished(msg.track) : this.#roster.trackPublished(msg.participant, msg.track);
-      case 'track_unpublished': return own ? local.trackUnpublished(msg.track) : this.#roster.trackUnpublished(msg.participant, msg.track);
+      case 'track_published': return own ? local.ownTracks.published(msg.track) : this.#roster.trackPublished(msg.participant, msg.track);
+      case 'track_unpublished': return own ? local.ownTracks.unpublished(msg.track) : this.#roster.trackUnpublished(msg.participant, msg.track);
       case 'track_muted':
-        if (own) return local.trackMuted(msg.track, msg.muted, msg.by ?? null);
+        if (own) return local.ownTracks.muted(msg.track, msg.muted, msg.by ?? null);
         return this.#roster.trackMuted(msg.participant, msg.track, msg.muted, msg.by ?? null);
-      case 'unmute_requested': return local.unmuteRequested(msg.track, msg.by);
+      case 'unmute_requested': return local.ownTracks.unmuteRequested(msg.track, msg.by);
       case 'on_hold': return this.#handleHold(true, msg.by);
       case 'resumed': return this.#handleHold(false, msg.by);
       case 'moved': return this.#handleMoved(msg);
@@ -375,7 +375,7 @@ export class Room extends Emitter {
     this.sid = msg.room.sid;
     this.#roster.clear('moved');
     for (const p of msg.participants) if (p.sid !== this.localParticipant.sid) this.#roster.join(p);
-    this.localParticipant.hand.moved();
+    this.localParticipant.moved();
     this.emit('moved', { room: msg.room.name, previousRoom });
   }
 

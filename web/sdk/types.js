@@ -5,7 +5,7 @@
 /** @typedef {import('./participant.js').RemoteParticipant} RemoteParticipant */
 /** @typedef {import('./participant.js').RemoteTrackPublication} RemoteTrackPublication */
 /** @typedef {import('./local.js').LocalParticipant} LocalParticipant */
-/** @typedef {import('./local.js').LocalTrackPublication} LocalTrackPublication */
+/** @typedef {import('./local-tracks.js').LocalTrackPublication} LocalTrackPublication */
 /** @typedef {import('./errors.js').SwitchboardError} SwitchboardError */
 
 /** @typedef {'audio' | 'video'} TrackKind */
