@@ -221,10 +221,11 @@ async function screenshot(page, name, { docs = false, ...options } = {}) {
 }
 
 /**
- * Opens the SDK event recorder (tests/e2e/pages/sdk-recorder.js) on `page`: a module injected
- * into a page of the server's own origin (its plain-text /healthz, where nothing else runs), so that it imports
- * the server's /sdk/index.js and may open its WebSocket (Chromium blocks loopback connections
- * from documents that did not come from a loopback address). Resolves once window.startRoom exists.
+ * Opens the SDK event recorder (tests/e2e/pages/sdk-recorder.js) on `page`: a module injected into
+ * a page of the server's own origin (its plain-text /healthz, where nothing else runs), so that it
+ * imports the server's /sdk/index.js and may open its WebSocket (Chromium blocks loopback
+ * connections from documents that did not come from a loopback address). Resolves once
+ * window.startRoom exists.
  */
 async function openRecorderPage(page, serverUrl) {
   await page.goto(`${serverUrl}/healthz`);
