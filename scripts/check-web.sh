@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Static checks of the web client, run by tests/e2e/run.sh before the browser tests (needs
 # tests/e2e's npm packages: `npm ci` there). 1. The SDK's JSDoc types pass `tsc` (strict), and its
-# .d.ts declarations, as `npm pack` would make them, build. 2. Only the SDK opens connections:
+# .d.ts declarations, as `npm pack` would make them, build and type a TypeScript app
+# (tests/e2e/types/consumer.ts). 2. Only the SDK opens connections:
 # nothing else under web/ creates an RTCPeerConnection or a WebSocket. 3. The SDK touches no DOM
 # (document, window, localStorage); media elements are the app's.
 set -euo pipefail
@@ -16,7 +17,10 @@ fi
 types="$(mktemp -d)"
 trap 'rm -rf "$types"' EXIT
 "$tsc" -p "$root/web/sdk/tsconfig.json" --noEmit false --declaration --emitDeclarationOnly --outDir "$types"
-test -s "$types/index.d.ts"
+# A TypeScript app compiles against those declarations (and a wrong event name does not).
+cp "$root/tests/e2e/types/consumer.ts" "$types/"
+"$tsc" --noEmit --strict --target ES2022 --module ES2022 --moduleResolution bundler --lib ES2022,DOM \
+  "$types/consumer.ts"
 
 cd "$root/web"
 failed=0

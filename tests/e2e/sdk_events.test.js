@@ -132,7 +132,7 @@ describe('SDK events', { timeout: 300_000 }, () => {
     await expectEvent(mod, 'handLowered', { participant: ann.identity }, { from: modFrom });
   });
 
-  it('a moderator\'s mute locks the microphone; an unmute request, accepted, lifts it; self-mute is seen', async () => {
+  it('a moderator\'s mute locks the microphone, a room mute the camera; unmute requests, accepted, lift them; self-mute is seen', async () => {
     const [modFrom, annFrom] = [await mark(mod), await mark(ann)];
     const muted = await moderate('mute', ann.identity, { kind: 'audio' });
     assert.ok(muted.result?.tracks?.some((t) => t.kind === 'audio' && t.muted), JSON.stringify(muted));
@@ -150,6 +150,15 @@ describe('SDK events', { timeout: 300_000 }, () => {
     });
     await expectEvent(ann, 'trackUnmuted', { local: true, source: 'microphone' }, { from: annFrom });
     await expectEvent(mod, 'trackUnmuted', { participant: ann.identity, source: 'microphone', by: null }, { from: modFrom });
+
+    // The whole room's video, but the moderator's: Ann's camera is locked, then asked back on.
+    assert.ok(!(await moderate('muteRoom', 'video', { except: ['mod'] })).error);
+    await expectEvent(ann, 'trackMuted', { local: true, source: 'camera', by: 'mod' }, { from: annFrom });
+    assert.equal(await mod.page.evaluate(() => window.room.localParticipant.getTrackPublication('camera').muted), false);
+    assert.ok(!(await moderate('unmute', ann.identity, { kind: 'video' })).error);
+    await expectEvent(ann, 'unmuteRequested', { source: 'camera', by: 'mod' }, { from: annFrom });
+    await ann.page.evaluate(() => window.room.localParticipant.answerUnmuteRequest(window.room.localParticipant.getTrackPublication('camera'), true));
+    await expectEvent(mod, 'trackUnmuted', { participant: ann.identity, source: 'camera', by: null }, { from: modFrom });
 
     await ann.page.evaluate(() => window.room.localParticipant.setCameraMuted(true));
     await expectEvent(mod, 'trackMuted', { participant: ann.identity, source: 'camera', by: null }, { from: modFrom });

@@ -14,18 +14,26 @@ export { Emitter } from './emitter.js';
 export { captureScreen, captureTrack, captureUserMedia, deviceOf, listInputs } from './capture.js';
 export { closeReasonText } from './signal.js';
 export { RECONNECT_DELAYS_MS } from './reconnect.js';
+// The types (RoomEvents, RoomState, ParticipantInfo, …): JSDoc typedefs, for TypeScript users.
+export * from './types.js';
 
 /** The protocol version this SDK speaks (docs/protocol.md). */
 export const PROTOCOL_VERSION = 1;
 
-/** Every Room event name (payloads in types.js, RoomEvents). */
-export const ROOM_EVENTS = Object.freeze(/** @type {(keyof import('./types.js').RoomEvents)[]} */ ([
-  'stateChanged', 'joined', 'participantJoined', 'participantLeft', 'participantUpdated',
-  'trackPublished', 'trackUnpublished', 'trackSubscribed', 'trackUnsubscribed', 'trackMuted', 'trackUnmuted',
-  'localTrackPublished', 'localTrackUnpublished', 'localTrackChanged', 'activeSpeakers', 'connectionQuality',
-  'dataReceived', 'handRaised', 'handLowered', 'unmuteRequested', 'onHold', 'resumed', 'moved', 'removed',
-  'admitted', 'denied', 'goingAway', 'reconnecting', 'reconnected', 'transportStateChanged', 'pong', 'error',
-]));
+// Every Room event, once: tsc fails when this misses one of RoomEvents or names another.
+/** @type {Record<keyof import('./types.js').RoomEvents, true>} */
+const EVENTS = {
+  stateChanged: true, joined: true, participantJoined: true, participantLeft: true, participantUpdated: true,
+  trackPublished: true, trackUnpublished: true, trackSubscribed: true, trackUnsubscribed: true,
+  trackMuted: true, trackUnmuted: true, localTrackPublished: true, localTrackUnpublished: true,
+  localTrackChanged: true, activeSpeakers: true, connectionQuality: true, dataReceived: true,
+  handRaised: true, handLowered: true, unmuteRequested: true, onHold: true, resumed: true, moved: true,
+  removed: true, admitted: true, denied: true, goingAway: true, reconnecting: true, reconnected: true,
+  transportStateChanged: true, pong: true, error: true,
+};
+
+/** Every Room event name (payloads: RoomEvents in types.js, docs/sdk.md). */
+export const ROOM_EVENTS = Object.freeze(/** @type {(keyof import('./types.js').RoomEvents)[]} */ (Object.keys(EVENTS)));
 
 /**
  * @typedef {import('./room.js').RoomOptions & {
