@@ -126,7 +126,8 @@ export function bindRoomEvents(call) {
     const what = kind === 'audio' ? 'microphone' : 'camera';
     const wasLocked = s.mutedBy[kind];
     if (publication.muted && by) {
-      call.notify({ kind: 'moderator_muted', text: kind === 'audio' ? `Muted by moderator ${by}` : `Camera turned off by moderator ${by}`, key });
+      const text = kind === 'audio' ? `Muted by moderator ${by}` : `Camera turned off by moderator ${by}`;
+      call.notify({ kind: 'moderator_muted', text, key });
     } else if (!publication.muted && by) {
       // The room allows remote unmute: it applied at once.
       call.notify({ kind: 'moderator_unmuted', text: `Moderator ${by} turned your ${what} back on`, key });

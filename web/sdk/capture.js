@@ -35,8 +35,12 @@ function mediaDevices() {
 function captureError(err, what) {
   const name = /** @type {{name?: string}} */ (err)?.name;
   const message = /** @type {{message?: string}} */ (err)?.message ?? String(err);
-  if (name === 'NotAllowedError') return new SwitchboardError('permission_denied', `${what}: access was refused; allow it in the browser's site settings`);
-  if (name === 'NotFoundError' || name === 'OverconstrainedError') return new SwitchboardError('device_not_found', `${what}: no such device; pick another one`);
+  if (name === 'NotAllowedError') {
+    return new SwitchboardError('permission_denied', `${what}: access was refused; allow it in the browser's site settings`);
+  }
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') {
+    return new SwitchboardError('device_not_found', `${what}: no such device; pick another one`);
+  }
   return new SwitchboardError('media_unavailable', `${what}: ${message}`);
 }
 

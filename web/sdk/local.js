@@ -220,7 +220,9 @@ export class LocalParticipant extends Participant {
    */
   answerUnmuteRequest(publication, accept) {
     const pub = typeof publication === 'string' ? this.#tracks.bySid(publication) : publication;
-    if (!pub?.sid) throw new SwitchboardError('not_found', 'no such track of ours: answer with the publication of the unmuteRequested event');
+    if (!pub?.sid) {
+      throw new SwitchboardError('not_found', 'no such track of ours: answer with the publication of the unmuteRequested event');
+    }
     this.#send({ type: 'unmute_response', track: pub.sid, accept });
     // The server confirms with track_muted{muted: false}; our track comes back at once.
     if (accept && pub.track) this.#tracks.applyMuted(pub, false, null);

@@ -46,7 +46,8 @@ export class Moderation {
     return new Promise((resolve, reject) => {
       const marker = nextMarker++;
       if (!this.send({ type: 'ping', ts: marker }) || !this.send({ type: 'moderate', ...request })) {
-        reject(new SwitchboardError('not_connected', `cannot ${request.action}: not connected to the room; wait for the state "connected"`));
+        const message = `cannot ${request.action}: not connected to the room; wait for the state "connected"`;
+        reject(new SwitchboardError('not_connected', message));
         return;
       }
       this.pending.push({ marker, ponged: false, action: request.action, resolve, reject });

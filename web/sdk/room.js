@@ -64,7 +64,8 @@ export class Room extends Emitter {
     /** @type {Engine | null} the current connection (its PCs: engine.publisherPC / subscriberPC) */
     this.engine = null;
     /** performance.now() of the first connect(), of the first socket open, of the first `joined`. */
-    this.timings = { connectStarted: /** @type {number | null} */ (null), wsOpen: /** @type {number | null} */ (null), joined: /** @type {number | null} */ (null) };
+    /** @type {{connectStarted: number | null, wsOpen: number | null, joined: number | null}} */
+    this.timings = { connectStarted: null, wsOpen: null, joined: null };
     const emit = /** @type {import('./types.js').Emit} */ ((event, payload) => this.emit(event, payload));
     const send = (/** @type {object} */ msg) => this.engine?.send(msg) ?? false;
     this.localParticipant = new LocalParticipant(emit, send);
@@ -193,8 +194,8 @@ export class Room extends Emitter {
     const scheduled = this.#schedule.next(() => this.#open());
     if (!scheduled) {
       const tries = this.#schedule.delaysMs.length;
-      this.#finish('timeout', new SwitchboardError('reconnect_failed',
-        `lost the connection to the server and could not reconnect${tries ? ` in ${tries} attempts` : ''}; check the network and join again`));
+      const message = `lost the connection to the server and could not reconnect${tries ? ` in ${tries} attempts` : ''}`;
+      this.#finish('timeout', new SwitchboardError('reconnect_failed', `${message}; check the network and join again`));
       return;
     }
     this.#dropConnection('reconnecting', 'the connection dropped');
@@ -283,8 +284,10 @@ export class Room extends Emitter {
         if (msg.participant.sid !== local.sid) return this.#roster.update(msg.participant);
         local.ownUpdate(msg.participant);
         return this.#followOwnState();
-      case 'track_published': return own ? local.ownTracks.published(msg.track) : this.#roster.trackPublished(msg.participant, msg.track);
-      case 'track_unpublished': return own ? local.ownTracks.unpublished(msg.track) : this.#roster.trackUnpublished(msg.participant, msg.track);
+      case 'track_published':
+        return own ? local.ownTracks.published(msg.track) : this.#roster.trackPublished(msg.participant, msg.track);
+      case 'track_unpublished':
+        return own ? local.ownTracks.unpublished(msg.track) : this.#roster.trackUnpublished(msg.participant, msg.track);
       case 'track_muted':
         if (own) return local.ownTracks.muted(msg.track, msg.muted, msg.by ?? null);
         return this.#roster.trackMuted(msg.participant, msg.track, msg.muted, msg.by ?? null);
