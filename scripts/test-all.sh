@@ -11,8 +11,8 @@ export DEBIAN_FRONTEND=noninteractive
 if ! command -v chromium >/dev/null; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
-if [ ! -d tests/e2e/node_modules/playwright-core ]; then
-  (cd tests/e2e && npm ci --no-audit --no-fund)
+if ! (cd tests/e2e && npm ls --depth=0 >/dev/null 2>&1); then
+  (cd tests/e2e && npm ci --no-audit --no-fund)   # playwright-core, typescript (the SDK's type check)
 fi
 
 # --- structure: no import circles within a crate, no source file over 600 lines; the vendored

@@ -1,7 +1,7 @@
 // Page entry point: wires the join form and its pre-join preview (prejoin.js), opens invite links
 // (/join?token=…), asks the development token endpoint for a token, and publishes
-// `window.switchboard`, the state that tests and the console read. Calls are run by call.js and
-// drawn by view.js.
+// `window.switchboard`, the state that tests and the console read. A call is the SDK's Room
+// (web/sdk) glued to the page by call.js and room-events.js, and drawn by view.js.
 
 import { Call } from './call.js';
 import { Prejoin } from './prejoin.js';
@@ -18,8 +18,9 @@ const store = {
   room: null, // current room name (changes when a moderator moves us)
   // sid -> { identity, name, state, quality, hand, tracks: { trackSid -> { kind, source, muted } } }
   participants: {},
-  publisher: null, // RTCPeerConnection
-  subscriber: null, // RTCPeerConnection
+  // The current connection's RTCPeerConnections (for getStats), from the SDK's room.engine.
+  get publisher() { return call?.room.engine?.publisherPC ?? null; },
+  get subscriber() { return call?.room.engine?.subscriberPC ?? null; },
   muted: { audio: false, video: false }, // own media muted (by us or a moderator)
   mutedBy: { audio: null, video: null }, // own kind -> moderator identity holding it muted, or null
   screenSharing: false,

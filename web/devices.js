@@ -1,9 +1,12 @@
-// Capture devices: opening the camera and microphone (as a whole or one kind at a time), listing
-// the inputs, filling a <select> with them, and remembering the chosen devices in localStorage so
-// the next visit starts with them. No call state and no page layout.
+// Capture devices for the page: the camera and microphone remembered in localStorage (so the next
+// visit starts with them), opening them (through the SDK's capture helpers), and filling a
+// <select> with the inputs. No call state and no page layout.
+
+import { captureTrack, captureUserMedia as capture, deviceOf, listInputs } from './sdk/index.js';
+
+export { captureTrack, deviceOf, listInputs };
 
 const CHOICE_KEY = 'switchboard.devices';
-const KIND_OF_INPUT = { audioinput: 'audio', videoinput: 'video' };
 
 /** The remembered device ids: { audio, video } (null: the browser's default). */
 export function savedChoice() {
@@ -25,37 +28,9 @@ export function saveChoice(kind, deviceId) {
   }
 }
 
-function constraint(deviceId) {
-  return deviceId ? { deviceId: { ideal: deviceId } } : true;
-}
-
 /** Camera and microphone, preferring the devices in `choice` ({ audio, video } ids). */
 export function captureUserMedia(choice = savedChoice()) {
-  return navigator.mediaDevices.getUserMedia({ audio: constraint(choice.audio), video: constraint(choice.video) });
-}
-
-/** One new track of `kind` ('audio' | 'video') from device `deviceId` (exactly that one). */
-export async function captureTrack(kind, deviceId) {
-  const stream = await navigator.mediaDevices.getUserMedia({ [kind]: deviceId ? { deviceId: { exact: deviceId } } : true });
-  return stream.getTracks()[0];
-}
-
-/** The inputs by kind: { audio: [{ id, label }], video: [...] } (labels need a granted permission). */
-export async function listInputs() {
-  const inputs = { audio: [], video: [] };
-  const devices = await navigator.mediaDevices?.enumerateDevices?.().catch(() => []) ?? [];
-  for (const d of devices) {
-    const kind = KIND_OF_INPUT[d.kind];
-    if (!kind || !d.deviceId) continue;
-    const n = inputs[kind].length + 1;
-    inputs[kind].push({ id: d.deviceId, label: d.label || (kind === 'audio' ? `Microphone ${n}` : `Camera ${n}`) });
-  }
-  return inputs;
-}
-
-/** The device a live track comes from, or null. */
-export function deviceOf(track) {
-  return track?.getSettings?.().deviceId ?? null;
+  return capture({ audio: choice.audio ?? true, video: choice.video ?? true });
 }
 
 /** Fills `select` with `devices`, selecting `currentId`; disabled when there is nothing to choose. */

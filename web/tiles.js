@@ -1,7 +1,7 @@
 // The grid of participant tiles: one tile per participant (its <video> plays its camera and
 // audio), one more per screen share, our own camera preview and screen share. Badges (hand
 // raised, mic muted, camera off, on hold, connection) and a speaking outline show each one's
-// state. Holds no call state: call.js (through view.js) says what to draw.
+// state. Holds no call state: the call glue (through view.js) says what to draw.
 
 const LOCAL = 'local';
 const SCREEN = ':screen'; // suffix of a screen-share tile's data-sid

@@ -2,7 +2,8 @@
 // end of call), the reconnecting notice, the moderation notices and unmute prompts, the call
 // controls (microphone, camera, screen share, raise hand, chat, devices), the devices dialog and
 // the on-hold overlay. The tile grid is tiles.js, the chat panel chat.js. It holds no call state:
-// call.js tells it what to show, and user actions go back through the handlers.
+// the call glue (call.js, room-events.js) tells it what to show, and user actions go back through
+// the handlers.
 
 import { ChatPanel } from './chat.js';
 import { fillSelect } from './devices.js';

@@ -220,6 +220,20 @@ async function screenshot(page, name, { docs = false, ...options } = {}) {
   return file;
 }
 
+/**
+ * Opens the SDK event recorder (tests/e2e/pages/sdk-recorder.js) on `page`: a module injected into
+ * a page of the server's own origin (its plain-text /healthz, where nothing else runs), so that it
+ * imports the server's /sdk/index.js and may open its WebSocket (Chromium blocks loopback
+ * connections from documents that did not come from a loopback address). Resolves once
+ * window.startRoom exists.
+ */
+async function openRecorderPage(page, serverUrl) {
+  await page.goto(`${serverUrl}/healthz`);
+  const content = fs.readFileSync(path.join(__dirname, '..', 'pages', 'sdk-recorder.js'), 'utf8');
+  await page.addScriptTag({ type: 'module', content });
+  await page.waitForFunction(() => window.recorderReady === true, null, { timeout: 10_000 });
+}
+
 /** Fills the join form and clicks Join, the way a person would. */
 async function joinThroughForm(page, serverUrl, room, name) {
   await page.goto(`${serverUrl}/`);
@@ -288,5 +302,5 @@ function selectedRemoteCandidates(page) {
 
 module.exports = {
   adminRequest, adminToken, artifactsDir, devToken, inboundStreams, joinThroughForm, launchParticipant,
-  metricSum, screenshot, selectedRemoteCandidates, startServer, waitFor, waitJoined, waitTileGone,
+  metricSum, openRecorderPage, screenshot, selectedRemoteCandidates, startServer, waitFor, waitJoined, waitTileGone,
 };

@@ -1,26 +1,36 @@
 // The publisher RTCPeerConnection of one connection (docs/protocol.md, "Media model"): one
 // sendonly transceiver per source (microphone, camera, screen), the `sources` map declared with
 // every offer, and renegotiation — one `publish_offer` in flight at a time, a change meanwhile
-// queues one more. Device switches and a paused screen share replace a sender's track without
+// queues one more. Device switches and a stopped track replace a sender's track without
 // renegotiating.
 
-// The SFU is ICE-lite with a host candidate in its SDP: no STUN or TURN server is ever needed.
-export const PC_CONFIG = { iceServers: [] };
+/** @typedef {import('./types.js').TrackSource} TrackSource */
 
 export class Publisher {
-  /** `send(msg)` sends a signalling message; `onConnectionState()` reports state changes. */
-  constructor(send, onConnectionState) {
+  /**
+   * @param {RTCConfiguration} config
+   * @param {(msg: object) => void} send sends a signalling message
+   * @param {() => void} onConnectionState
+   */
+  constructor(config, send, onConnectionState) {
     this.send = send;
-    this.pc = new RTCPeerConnection(PC_CONFIG);
+    this.pc = new RTCPeerConnection(config);
     this.pc.onconnectionstatechange = onConnectionState;
-    this.transceivers = {}; // source -> RTCRtpTransceiver
-    this.sources = {}; // msid track id (the track the transceiver was created with) -> source
+    /** @type {Partial<Record<TrackSource, RTCRtpTransceiver>>} */
+    this.transceivers = {};
+    /** @type {Record<string, TrackSource>} msid track id (the track the transceiver was created with) -> source */
+    this.sources = {};
     this.inFlight = false;
     this.again = false;
     this.closed = false;
   }
 
-  /** Publishes `track` as `source` on a transceiver of its own. Call negotiate() after the changes. */
+  /**
+   * Publishes `track` as `source` on a transceiver of its own. Call negotiate() after the changes.
+   * @param {TrackSource} source
+   * @param {MediaStreamTrack} track
+   * @param {MediaStream} stream
+   */
   add(source, track, stream) {
     const transceiver = this.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
     this.transceivers[source] = transceiver;
@@ -28,12 +38,19 @@ export class Publisher {
     this.sources[track.id] = source;
   }
 
-  /** Sends another track (or none: null) for `source` on its transceiver, without renegotiating. */
-  replace(source, track) {
-    return this.transceivers[source]?.sender.replaceTrack(track) ?? Promise.resolve();
+  /**
+   * Sends another track (or none: null) for `source` on its transceiver, without renegotiating.
+   * @param {TrackSource} source
+   * @param {MediaStreamTrack | null} track
+   */
+  async replace(source, track) {
+    await this.transceivers[source]?.sender.replaceTrack(track);
   }
 
-  /** Whether `source` has a transceiver on this connection. */
+  /**
+   * Whether `source` has a transceiver on this connection.
+   * @param {TrackSource} source
+   */
   has(source) {
     return source in this.transceivers;
   }
@@ -54,6 +71,7 @@ export class Publisher {
     this.send({ type: 'publish_offer', sdp: offer.sdp, sources: { ...this.sources } });
   }
 
+  /** @param {string} sdp */
   async onAnswer(sdp) {
     if (this.closed) return;
     await this.pc.setRemoteDescription({ type: 'answer', sdp });

@@ -1,0 +1,45 @@
+// The SDK event recorder: a module the e2e tests inject into a page of the server's origin
+// (harness.openRecorderPage). It loads the SDK from /sdk/index.js and records every Room event as a
+// JSON-safe summary in window.events, for the tests to assert on.
+
+import * as sdk from '/sdk/index.js';
+
+/** An event payload as plain data: participants by identity, publications by source and sid. */
+function summarize(event, payload) {
+  const out = { event, at: Date.now() };
+  for (const [key, value] of Object.entries(payload ?? {})) {
+    if (value instanceof sdk.Participant) {
+      out[key] = value.identity;
+      if (key === 'participant') out.local = value.isLocal;
+    } else if (value instanceof sdk.RemoteTrackPublication || value instanceof sdk.LocalTrackPublication) {
+      Object.assign(out, { source: value.source, trackSid: value.sid, muted: value.muted, hasTrack: value.track !== null });
+    } else if (value instanceof MediaStreamTrack) {
+      out.kind = value.kind;
+    } else if (value instanceof Error) {
+      out[key] = value.code ?? value.message;
+    } else if (key === 'speakers') {
+      out.speakers = value.map((s) => s.participant.identity);
+    } else {
+      out[key] = value;
+    }
+  }
+  if (payload instanceof Error) Object.assign(out, { code: payload.code, message: payload.message });
+  return out;
+}
+
+window.sdk = sdk;
+window.events = [];
+/** Creates window.room, records its events, publishes camera and microphone unless told not to, connects. */
+window.startRoom = async (token, { publish = true } = {}) => {
+  const room = new sdk.Room();
+  window.room = room;
+  for (const event of sdk.ROOM_EVENTS) room.on(event, (payload) => window.events.push(summarize(event, payload)));
+  if (publish) await room.localParticipant.publishCameraAndMicrophone();
+  try {
+    await room.connect(undefined, token);
+  } catch (err) {
+    return { error: err.code };
+  }
+  return { state: room.state };
+};
+window.recorderReady = true;

@@ -1,0 +1,101 @@
+// One connection to the server: its signalling socket and, once joined, its two peer connections
+// (publisher and subscriber). A reconnection replaces the whole Engine; nothing of a dropped one
+// is reused. Exposed as `room.engine` so apps and tests can read the PCs' statistics.
+
+import { Publisher } from './publisher.js';
+import { Signal } from './signal.js';
+import { Subscriber } from './subscriber.js';
+
+/**
+ * @typedef {object} MediaHandlers
+ * @property {import('./subscriber.js').OnTrack} onTrack
+ * @property {() => void} onConnectionState
+ */
+
+export class Engine {
+  /**
+   * @param {string} url the WebSocket URL (signalUrl())
+   * @param {import('./signal.js').SignalHandlers} handlers
+   */
+  constructor(url, handlers) {
+    /**
+     * Whether the socket opened (a close before that means the server was unreachable).
+     * @internal
+     */
+    this.opened = false;
+    /** @internal */
+    this.signal = new Signal(url, {
+      ...handlers,
+      onOpen: () => {
+        this.opened = true;
+        handlers.onOpen();
+      },
+    });
+    /**
+     * @type {Publisher | null}
+     * @internal
+     */
+    this.publisher = null;
+    /**
+     * @type {Subscriber | null}
+     * @internal
+     */
+    this.subscriber = null;
+    /** @internal */
+    this.closed = false;
+  }
+
+  /** The publisher RTCPeerConnection (null before `joined`). */
+  get publisherPC() {
+    return this.publisher?.pc ?? null;
+  }
+
+  /** The subscriber RTCPeerConnection (null before `joined`). */
+  get subscriberPC() {
+    return this.subscriber?.pc ?? null;
+  }
+
+  /**
+   * Creates both peer connections (at `joined`) with the server's ICE servers (none by default).
+   * @param {RTCIceServer[]} iceServers
+   * @param {MediaHandlers} handlers
+   * @internal
+   */
+  startMedia(iceServers, handlers) {
+    const config = { iceServers };
+    const send = (/** @type {object} */ msg) => { this.send(msg); };
+    this.subscriber = new Subscriber(config, send, handlers.onTrack, handlers.onConnectionState);
+    this.publisher = new Publisher(config, send, handlers.onConnectionState);
+    return this.publisher;
+  }
+
+  /**
+   * Sends a message; false when the socket is not open (it is dropped).
+   * @param {object} msg
+   * @internal
+   */
+  send(msg) {
+    return !this.closed && this.signal.send(msg);
+  }
+
+  /** Both PCs' statistics (null for a PC that does not exist). */
+  async getStats() {
+    const [publisher, subscriber] = await Promise.all([
+      this.publisherPC?.getStats() ?? null,
+      this.subscriberPC?.getStats() ?? null,
+    ]);
+    return { publisher, subscriber };
+  }
+
+  /**
+   * Closes the socket and both PCs; idempotent.
+   * @internal
+   */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.signal.close();
+    this.publisher?.close();
+    this.subscriber?.close();
+  }
+}
