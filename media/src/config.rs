@@ -12,7 +12,7 @@ pub struct MediaConfig {
     pub public_ips: Vec<IpAddr>,
     /// No ICE traffic for this long → the peer is `disconnected`.
     pub ice_disconnected_timeout: Duration,
-    /// No ICE traffic for this long → the peer has failed and is reported [`crate::MediaEvent::PeerFailed`].
+    /// No ICE traffic for this long → the peer has failed and is reported [`crate::api::MediaEvent::PeerFailed`].
     pub ice_failed_timeout: Duration,
     /// Interval of ICE keepalives.
     pub ice_keepalive_interval: Duration,
