@@ -22,6 +22,18 @@ pub struct MediaConfig {
     pub keyframe_retry_interval: Duration,
 }
 
+impl MediaConfig {
+    /// The addresses our ICE candidates advertise for a socket bound at `local`: the public
+    /// addresses (NAT 1:1) on its port, or `local` itself.
+    pub(crate) fn advertised(&self, local: SocketAddr) -> Vec<SocketAddr> {
+        if self.public_ips.is_empty() {
+            vec![local]
+        } else {
+            self.public_ips.iter().map(|ip| SocketAddr::new(*ip, local.port())).collect()
+        }
+    }
+}
+
 impl Default for MediaConfig {
     fn default() -> Self {
         Self {

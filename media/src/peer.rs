@@ -8,7 +8,8 @@
 //! `pc_builder.rs`.
 
 use crate::api::{MediaKind, PeerRole};
-use crate::ids::{RouteId, SourceId};
+use crate::ids::{PeerId, RouteId, SourceId};
+use crate::source::{Layer, SourceOptions};
 use crate::stats::TrackStats;
 use crate::transmit::Transmit;
 use bytes::BytesMut;
@@ -52,16 +53,6 @@ pub(crate) struct LegTrack {
     pub(crate) codec: RTCRtpCodec,
     /// The leg's SSRC.
     pub(crate) ssrc: u32,
-}
-
-/// What a publisher's newly opened track is, read from its receiver.
-pub(crate) struct OpenedTrack {
-    /// Audio or video.
-    pub(crate) kind: MediaKind,
-    /// The negotiated codec.
-    pub(crate) codec: RTCRtpCodec,
-    /// Negotiated id of the RFC 6464 audio-level extension, if any.
-    pub(crate) audio_level_ext: Option<u8>,
 }
 
 /// A PeerConnection and what the shard knows about it.
@@ -129,7 +120,7 @@ impl Peer {
 
     /// Runs the PC's timers if they are due; whether they were.
     pub(crate) fn handle_timeout(&mut self, now: Instant) -> bool {
-        if !self.next_timeout.is_some_and(|t| t <= now) {
+        if self.next_timeout.is_none_or(|t| t > now) {
             return false;
         }
         if let Err(e) = self.pc.handle_timeout(now) {
@@ -320,8 +311,9 @@ impl Peer {
         }
     }
 
-    /// Publisher: what the track `init` opened is (kind, codec, audio-level extension id).
-    pub(crate) fn opened_track(&mut self, init: &RTCTrackEventInit, audio_level_uri: &str) -> Option<OpenedTrack> {
+    /// Publisher (`me`): what the track `init` opened is, read from its receiver (kind, codec,
+    /// audio-level extension id); `None` if the receiver or its codec is unknown.
+    pub(crate) fn opened_source(&mut self, me: PeerId, init: &RTCTrackEventInit, audio_level_uri: &str) -> Option<SourceOptions> {
         let mut receiver = self.pc.rtp_receiver(init.receiver_id)?;
         let audio_level_ext = receiver
             .get_parameters()
@@ -336,7 +328,8 @@ impl Peer {
             _ => MediaKind::Video,
         };
         let codec = track.codec(init.ssrc).cloned()?;
-        Some(OpenedTrack { kind, codec, audio_level_ext })
+        let layer = Layer { rid: init.rid.clone(), ssrc: init.ssrc };
+        Some(SourceOptions { publisher: me, receiver: init.receiver_id, layer, kind, codec, audio_level_ext })
     }
 
     /// Publisher: its inbound streams as `rtc` measured them, by source (`by_ssrc`: media SSRC

@@ -216,13 +216,16 @@ impl Route {
         self.counters.nacks = self.counters.nacks.saturating_add(1);
     }
 
-    /// Counts the PLIs and FIRs among `packets` (one compound RTCP packet).
-    pub(crate) fn count_keyframe_requests(&mut self, packets: &[Box<dyn rtc::rtcp::Packet>]) {
+    /// Counts the PLIs and FIRs among `packets` (one compound RTCP packet); whether there was
+    /// any (a keyframe request to relay).
+    pub(crate) fn count_keyframe_requests(&mut self, packets: &[Box<dyn rtc::rtcp::Packet>]) -> bool {
+        let before = self.counters.plis + self.counters.firs;
         for p in packets {
             let any = p.as_any();
             self.counters.plis += u32::from(any.is::<PictureLossIndication>());
             self.counters.firs += u32::from(any.is::<FullIntraRequest>());
         }
+        self.counters.plis + self.counters.firs != before
     }
 
     /// Keeps the subscriber's latest reception report.
@@ -383,7 +386,8 @@ mod tests {
             Box::new(PictureLossIndication::default()),
             Box::new(FullIntraRequest::default()),
         ];
-        r.count_keyframe_requests(&feedback);
+        assert!(r.count_keyframe_requests(&feedback));
+        assert!(!r.count_keyframe_requests(&[]), "no request in an empty compound");
         r.on_reception_report(ReceptionSummary { fraction_lost: 0.5, total_lost: 4, jitter: 4800.0, rtt: Some(Duration::from_millis(20)) });
         let t = r.outbound_stats().unwrap();
         assert_eq!((t.packets, t.bytes, t.nack_count, t.pli_count, t.fir_count), (3, 300, 1, 2, 1));

@@ -1,8 +1,9 @@
-//! A statistics sample of the shard's peers, assembled from the objects that keep the numbers:
-//! a publisher's inbound streams from its PeerConnection (`Peer::inbound_stats`) plus the
-//! source's frame counts, each subscriber leg from its route's counters and reception report.
-//! Owns the assembly only; the numbers are each object's.
+//! The samples the shard sends up, assembled from the objects that keep the numbers: statistics
+//! of its peers (a publisher's inbound streams from its PeerConnection plus the source's frame
+//! counts, each subscriber leg from its route's counters and reception report) and the mean audio
+//! level of each source. Owns the assembly only; the numbers are each object's.
 
+use crate::api::AudioLevel;
 use crate::ids::{PeerId, RouteId, SourceId};
 use crate::peer::Peer;
 use crate::route::Route;
@@ -55,4 +56,15 @@ fn peer_stats(
         inbound: inbound.into_iter().collect(),
         outbound: outbound.into_iter().collect(),
     }
+}
+
+/// The mean audio level of every source that sent some since the last call (and a fresh start).
+pub(crate) fn audio_levels(sources: &mut HashMap<SourceId, Source>) -> Vec<AudioLevel> {
+    sources
+        .iter_mut()
+        .filter_map(|(id, s)| {
+            let mean = s.take_audio_level()?;
+            Some(AudioLevel { source: *id, publisher: s.publisher, level: mean.level, voice: mean.voice })
+        })
+        .collect()
 }

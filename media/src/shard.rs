@@ -9,19 +9,19 @@
 //! The shard owns the tables (peers, sources, routes), the demultiplexer, the output queues and
 //! the dispatch between them: it looks objects up and calls them. What needs one object's state
 //! only is that object's: a publisher track is a [`Source`], a subscriber leg a [`Route`], a PC
-//! and its steps a [`Peer`]. Statistics samples are assembled in `sample.rs`.
+//! and its steps a [`Peer`]; the per-packet loop is `fanout.rs`, statistics and audio-level
+//! samples are assembled in `sample.rs`.
 
-use crate::api::{AudioLevel, MediaCommand, MediaEvent, PeerRole, SdpKind};
+use crate::api::{MediaCommand, MediaEvent, PeerRole, SdpKind};
 use crate::config::MediaConfig;
 use crate::demux::Demux;
 use crate::ids::{PeerId, RouteId, SourceId};
-use crate::interceptor::is_keyframe_request;
 use crate::pc_builder::{build_pc, ice_credentials, AUDIO_LEVEL_URI};
 use crate::fanout::{Fanout, Legs};
 use crate::peer::{LegTrack, Peer};
 use crate::reception::ReceptionSummary;
 use crate::route::{Route, RouteOptions};
-use crate::source::{Ingest, Layer, Source, SourceOptions};
+use crate::source::{Ingest, Layer, Source};
 use crate::stats::{MediaCounters, PeerStats, ShardSnapshot};
 use crate::transmit::Transmit;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
@@ -67,14 +67,9 @@ const HOUSEKEEPING: Duration = Duration::from_millis(250);
 impl Shard {
     /// A shard whose socket is bound at `local` (advertised as `config.public_ips`, if any).
     pub fn new(config: MediaConfig, local: SocketAddr, counters: Arc<MediaCounters>) -> Self {
-        let candidates = if config.public_ips.is_empty() {
-            vec![local]
-        } else {
-            config.public_ips.iter().map(|ip| SocketAddr::new(*ip, local.port())).collect()
-        };
         Self {
+            candidates: config.advertised(local),
             config,
-            candidates,
             peers: HashMap::new(),
             sources: HashMap::new(),
             routes: HashMap::new(),
@@ -181,12 +176,9 @@ impl Shard {
                 self.set_subscriber_paused(now, subscriber, paused)
             }
             MediaCommand::ClosePeer { peer } => self.close_peer(now, peer),
-            MediaCommand::GetStats { reply } => {
-                let _ = reply.send(self.stats(now));
-            }
-            MediaCommand::Snapshot { reply } => {
-                let _ = reply.send(self.snapshot());
-            }
+            // A requester that went away needs no answer.
+            MediaCommand::GetStats { reply } => drop(reply.send(self.stats(now))),
+            MediaCommand::Snapshot { reply } => drop(reply.send(self.snapshot())),
         }
     }
 
@@ -228,7 +220,6 @@ impl Shard {
         self.wall_clock.get_or_insert_with(|| SystemInstant::now(now)).ntp(now)
     }
 
-    // --- peers, negotiation, routes -------------------------------------------------------
 
     fn add_peer(&mut self, now: Instant, id: PeerId, role: PeerRole) {
         if self.peers.contains_key(&id) {
@@ -380,7 +371,6 @@ impl Shard {
         }
     }
 
-    // --- draining a PC: its events and reads ----------------------------------------------
 
     /// Drains one PC and handles what it produced.
     fn drain_peer(&mut self, now: Instant, id: PeerId) {
@@ -404,12 +394,10 @@ impl Shard {
                 debug!(peer = %id, %state, "connection state");
                 match state {
                     RTCPeerConnectionState::Connected => self.on_connected(now, id),
-                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
-                        if self.peers.contains_key(&id) {
-                            info!(peer = %id, %state, "peer failed");
-                            self.close_peer(now, id);
-                            self.events.push_back(MediaEvent::PeerFailed { peer: id });
-                        }
+                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed if self.peers.contains_key(&id) => {
+                        info!(peer = %id, %state, "peer failed");
+                        self.close_peer(now, id);
+                        self.events.push_back(MediaEvent::PeerFailed { peer: id });
                     }
                     _ => {}
                 }
@@ -438,36 +426,23 @@ impl Shard {
 
     fn on_track_open(&mut self, id: PeerId, init: RTCTrackEventInit) {
         let Some(peer) = self.peers.get_mut(&id).filter(|p| p.role == PeerRole::Publisher) else { return };
-        let layer = Layer { rid: init.rid.clone(), ssrc: init.ssrc };
         if let Some(source) = peer.sources.get(&init.track_id).and_then(|s| self.sources.get_mut(s)) {
             // Another simulcast layer of a track we already forward: kept, not forwarded yet.
-            source.add_layer(layer);
+            source.add_layer(Layer { rid: init.rid.clone(), ssrc: init.ssrc });
             debug!(peer = %id, track = %init.track_id, rid = ?init.rid, layers = source.layers().len(), "extra layer not forwarded");
             return;
         }
-        let Some(track) = peer.opened_track(&init, AUDIO_LEVEL_URI) else {
+        let Some(options) = peer.opened_source(id, &init, AUDIO_LEVEL_URI) else {
             warn!(peer = %id, ssrc = init.ssrc, "track without codec");
             return;
         };
         let source_id = SourceId(self.next_id);
         self.next_id += 1;
         peer.sources.insert(init.track_id.clone(), source_id);
-        info!(peer = %id, source = %source_id, track = %init.track_id, mime = %track.codec.mime_type, "source opened");
-        self.events.push_back(MediaEvent::SourceOpened {
-            source: source_id,
-            publisher: id,
-            remote_track_id: init.track_id,
-            kind: track.kind,
-            mime_type: track.codec.mime_type.clone(),
-        });
-        let options = SourceOptions {
-            publisher: id,
-            receiver: init.receiver_id,
-            layer,
-            kind: track.kind,
-            codec: track.codec,
-            audio_level_ext: track.audio_level_ext,
-        };
+        let mime_type = options.codec.mime_type.clone();
+        info!(peer = %id, source = %source_id, track = %init.track_id, mime = %mime_type, "source opened");
+        let (remote_track_id, kind) = (init.track_id, options.kind);
+        self.events.push_back(MediaEvent::SourceOpened { source: source_id, publisher: id, remote_track_id, kind, mime_type });
         self.sources.insert(source_id, Source::new(options));
     }
 
@@ -485,12 +460,8 @@ impl Shard {
                 for nack in packets.iter().filter_map(|p| p.as_any().downcast_ref::<TransportLayerNack>()) {
                     self.on_nack(id, nack);
                 }
-                if !packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
-                    return;
-                }
-                let route = self.peers.get(&id).and_then(|p| p.routes.get(&track_id)).copied();
-                if let Some(route) = route.and_then(|r| self.routes.get_mut(&r)) {
-                    route.count_keyframe_requests(&packets);
+                let route = self.peers.get(&id).and_then(|p| p.routes.get(&track_id)).and_then(|r| self.routes.get_mut(r));
+                if let Some(route) = route.and_then(|r| r.count_keyframe_requests(&packets).then_some(r)) {
                     let source = route.source;
                     MediaCounters::add(&self.counters.keyframe_requests_received, 1);
                     self.request_keyframe(now, source);
@@ -516,7 +487,6 @@ impl Shard {
         }
     }
 
-    // --- forwarding ---------------------------------------------------------------------
 
     /// Sends one RTP packet of `source_id` to every ready route: the per-packet path.
     fn forward(&mut self, now: Instant, source_id: SourceId, mut packet: rtc::rtp::Packet) {
@@ -558,7 +528,6 @@ impl Shard {
         }
     }
 
-    // --- keyframes, mute, pause, audio levels --------------------------------------------
 
     /// Asks the publisher of `source_id` for a keyframe, at most once per throttle interval.
     fn request_keyframe(&mut self, now: Instant, source_id: SourceId) {
@@ -621,14 +590,7 @@ impl Shard {
 
     /// Queues the mean audio level of every source that sent some since the last report.
     fn report_audio_levels(&mut self) {
-        let levels: Vec<AudioLevel> = self
-            .sources
-            .iter_mut()
-            .filter_map(|(id, s)| {
-                let mean = s.take_audio_level()?;
-                Some(AudioLevel { source: *id, publisher: s.publisher, level: mean.level, voice: mean.voice })
-            })
-            .collect();
+        let levels = crate::sample::audio_levels(&mut self.sources);
         if !levels.is_empty() {
             self.events.push_back(MediaEvent::AudioLevels { levels });
         }
