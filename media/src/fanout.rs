@@ -61,13 +61,14 @@ impl Fanout {
                 MediaCounters::add(&counters.dropped_muted, 1);
                 continue;
             }
-            let out = match route.leg_copy(packet, peer.connected, keyframe) {
-                Ok(out) => out,
+            let numbers = match route.numbers(&packet.header, peer.connected, keyframe) {
+                Ok(n) => n,
                 Err(why) => {
                     MediaCounters::add(withheld_counter(counters, why), 1);
                     continue;
                 }
             };
+            let out = route.copy(packet, numbers);
             match peer.send_rtp(legs.transmits, &mut self.scratch, &out) {
                 Ok(()) => {
                     MediaCounters::add(&counters.packets_forwarded, 1);

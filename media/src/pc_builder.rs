@@ -4,7 +4,7 @@
 
 use crate::api::PeerRole;
 use crate::config::MediaConfig;
-use crate::interceptor::KeyframeRequestTap;
+use crate::interceptor::RtcpTap;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use rtc::ice::mdns::MulticastDnsMode;
@@ -93,7 +93,7 @@ fn interceptors(role: PeerRole) -> Registry {
             .with(Slot::NackGenerator, NackGeneratorBuilder::new().build())
             .with(Slot::ReceiverReport, ReceiverReportBuilder::new().build())
             .with(Slot::TwccReceiver, TwccReceiverBuilder::new().build()),
-        PeerRole::Subscriber => Registry::new().with(Slot::from(14_000), KeyframeRequestTap::default()),
+        PeerRole::Subscriber => Registry::new().with(Slot::from(14_000), RtcpTap::for_forwarding()),
     }
 }
 

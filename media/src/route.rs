@@ -52,6 +52,17 @@ pub(crate) enum Withheld {
     Stale,
 }
 
+/// What a leg gives one forwarded packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LegNumbers {
+    /// The leg's payload type.
+    pub(crate) pt: u8,
+    /// Outgoing sequence number.
+    pub(crate) seq: u16,
+    /// Outgoing RTP timestamp.
+    pub(crate) ts: u32,
+}
+
 /// When a leg may carry media: offered, answered (its payload type known), and for video
 /// started at a keyframe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,16 +186,28 @@ impl Route {
         self.readiness.answered && self.readiness.waiting_keyframe
     }
 
-    /// This leg's copy of `packet` (its SSRC, payload type and rewritten numbers), or why it is
-    /// withheld. `connected`: the subscriber PC is; `keyframe`: the packet starts one.
-    pub(crate) fn leg_copy(&mut self, packet: &Packet, connected: bool, keyframe: bool) -> Result<Packet, Withheld> {
+    /// The numbers this leg gives `header`'s packet (payload type, sequence number, timestamp),
+    /// or why the packet is withheld. `connected`: the subscriber PC is; `keyframe`: the packet
+    /// starts one. Separate from [`Route::copy`] so that a withheld packet is never cloned.
+    pub(crate) fn numbers(&mut self, header: &rtc::rtp::Header, connected: bool, keyframe: bool) -> Result<LegNumbers, Withheld> {
         let pt = self.readiness.admit(connected, keyframe)?;
-        let numbers = self.munger.rewrite(packet.header.sequence_number, packet.header.timestamp);
-        let numbers = numbers.ok_or(Withheld::Stale)?;
-        Ok(copy(packet, self.out_ssrc, pt, numbers))
+        let (seq, ts) = self.munger.rewrite(header.sequence_number, header.timestamp).ok_or(Withheld::Stale)?;
+        Ok(LegNumbers { pt, seq, ts })
     }
 
-    /// `out` (made by [`Route::leg_copy`]) went out at `now`.
+    /// This leg's copy of `packet`: its SSRC and the numbers [`Route::numbers`] gave.
+    pub(crate) fn copy(&self, packet: &Packet, n: LegNumbers) -> Packet {
+        copy(packet, self.out_ssrc, n.pt, (n.seq, n.ts))
+    }
+
+    /// [`Route::numbers`] then [`Route::copy`].
+    #[cfg(test)]
+    fn leg_copy(&mut self, packet: &Packet, connected: bool, keyframe: bool) -> Result<Packet, Withheld> {
+        let n = self.numbers(&packet.header, connected, keyframe)?;
+        Ok(self.copy(packet, n))
+    }
+
+    /// `out` (made by [`Route::copy`]) went out at `now`.
     pub(crate) fn on_sent(&mut self, now: Instant, out: &Packet) {
         self.counters.packets += 1;
         self.counters.bytes += out.payload.len() as u64;
