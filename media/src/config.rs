@@ -12,7 +12,7 @@ pub struct MediaConfig {
     pub public_ips: Vec<IpAddr>,
     /// No ICE traffic for this long → the peer is `disconnected`.
     pub ice_disconnected_timeout: Duration,
-    /// No ICE traffic for this long → the peer has failed and is reported [`crate::MediaEvent::PeerFailed`].
+    /// No ICE traffic for this long → the peer has failed and is reported [`crate::api::MediaEvent::PeerFailed`].
     pub ice_failed_timeout: Duration,
     /// Interval of ICE keepalives.
     pub ice_keepalive_interval: Duration,
@@ -20,6 +20,18 @@ pub struct MediaConfig {
     pub keyframe_request_interval: Duration,
     /// A route still waiting for a keyframe re-requests one this often.
     pub keyframe_retry_interval: Duration,
+}
+
+impl MediaConfig {
+    /// The addresses our ICE candidates advertise for a socket bound at `local`: the public
+    /// addresses (NAT 1:1) on its port, or `local` itself.
+    pub(crate) fn advertised(&self, local: SocketAddr) -> Vec<SocketAddr> {
+        if self.public_ips.is_empty() {
+            vec![local]
+        } else {
+            self.public_ips.iter().map(|ip| SocketAddr::new(*ip, local.port())).collect()
+        }
+    }
 }
 
 impl Default for MediaConfig {

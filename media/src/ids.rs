@@ -1,4 +1,5 @@
-//! Identifiers of media objects: peers (one PeerConnection each) and published sources.
+//! Identifiers of media objects: peers (one PeerConnection each), published sources and the
+//! subscriber routes between them. Owns only the id types, not the objects they name.
 
 use std::fmt;
 
@@ -9,6 +10,10 @@ pub struct PeerId(pub u64);
 /// One published track (a publisher PC's inbound media stream), assigned by the shard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceId(pub u64);
+
+/// One (subscriber × source) forwarding leg, assigned by the shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct RouteId(pub(crate) u64);
 
 impl fmt::Display for PeerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

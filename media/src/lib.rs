@@ -7,23 +7,32 @@
 #![warn(missing_docs)]
 
 mod api;
+mod audio_level;
 mod config;
 mod demux;
+mod fanout;
 mod history;
 mod ids;
 pub mod interceptor;
 pub mod keyframe;
+mod pc_builder;
 mod peer;
+mod reception;
 pub mod rewrite;
-mod rx_time;
+mod route;
 mod runtime;
+mod rx_time;
+mod sample;
 mod shard;
+mod source;
 mod stats;
+mod transmit;
 mod udp_batch;
 
 pub use api::{AudioLevel, MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind};
 pub use config::MediaConfig;
 pub use ids::{PeerId, SourceId};
 pub use runtime::{MediaHandle, MediaRuntime};
-pub use shard::{Shard, Transmit};
+pub use shard::Shard;
 pub use stats::{ForwardLatency, MediaCounters, PeerStats, ShardSnapshot, TrackStats, FORWARD_LATENCY_BOUNDS};
+pub use transmit::Transmit;

@@ -1,33 +1,59 @@
-//! One PeerConnection on a shard: how it is built (ICE-lite, our ufrag, one host candidate) and
-//! the per-peer bookkeeping the shard keeps beside it.
+//! A [`Peer`]: one PeerConnection of the shard and what the shard knows about it.
+//!
+//! Owns the PC and everything that needs only it: taking in datagrams and timers, draining what
+//! `rtc` produced, offer/answer steps, adding and removing a leg's track, the direct send path for
+//! forwarded RTP (serialise, encrypt with the leg's SRTP context, address to the selected pair),
+//! RTCP written through `rtc` (sender reports, PLIs), and the publisher's inbound statistics. Its
+//! maps name sources and routes by id only; the objects are the shard's. How a PC is built is
+//! `pc_builder.rs`.
 
-use crate::api::PeerRole;
-use crate::config::MediaConfig;
-use crate::ids::SourceId;
-use crate::interceptor::KeyframeRequestTap;
-use crate::shard::RouteId;
-use rand::distributions::Alphanumeric;
-use rand::Rng;
-use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::{
-    NackGeneratorBuilder, ReceiverReportBuilder, Registry, Slot,
-    TwccReceiverBuilder,
-};
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
-use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_VP8};
-use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
-use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::transport::{
-    CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
-};
-use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
-};
-use rtc::shared::error::Error as RtcError;
-use std::collections::HashMap;
+use crate::api::{MediaKind, PeerRole};
+use crate::ids::{PeerId, RouteId, SourceId};
+use crate::source::{Layer, SourceOptions};
+use crate::stats::TrackStats;
+use crate::transmit::Transmit;
+use bytes::BytesMut;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEventInit};
+use rtc::peer_connection::message::RTCMessage;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::transport::RTCIceCandidateInit;
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::sender_report::SenderReport;
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
+use rtc::sansio::Protocol;
+use rtc::shared::marshal::{Marshal, MarshalSize};
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use rtc::statistics::report::RTCStatsReportEntry;
+use rtc::statistics::StatsSelector;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
+use tracing::debug;
+
+/// Why a packet could not go out on a leg.
+pub(crate) enum SendError {
+    /// DTLS has not completed or no candidate pair is selected yet.
+    NotReady,
+    /// Serialising or encrypting failed.
+    Failed(rtc::shared::error::Error),
+}
+
+/// The track a subscriber PC sends one leg on.
+pub(crate) struct LegTrack {
+    /// msid stream id shown to the client.
+    pub(crate) stream_id: String,
+    /// msid track id shown to the client.
+    pub(crate) track_id: String,
+    /// Audio or video.
+    pub(crate) kind: MediaKind,
+    /// The source's codec.
+    pub(crate) codec: RTCRtpCodec,
+    /// The leg's SSRC.
+    pub(crate) ssrc: u32,
+}
 
 /// A PeerConnection and what the shard knows about it.
 pub(crate) struct Peer {
@@ -37,7 +63,7 @@ pub(crate) struct Peer {
     pub(crate) remote: Option<SocketAddr>,
     /// The remote address of the selected ICE candidate pair, read after every drain (the
     /// selection only changes while `rtc` handles the client's datagrams): where media goes.
-    pub(crate) send_to: Option<SocketAddr>,
+    send_to: Option<SocketAddr>,
     pub(crate) connected: bool,
     /// Earliest time the PC wants `handle_timeout`, cached after every drain.
     pub(crate) next_timeout: Option<Instant>,
@@ -50,12 +76,13 @@ pub(crate) struct Peer {
     /// Subscriber: nothing is forwarded to it.
     pub(crate) paused: bool,
     /// Subscriber: our offer awaits the client's answer.
-    pub(crate) offer_in_flight: bool,
+    offer_in_flight: bool,
     /// Subscriber: tracks changed since the last offer.
-    pub(crate) needs_offer: bool,
+    needs_offer: bool,
 }
 
 impl Peer {
+    /// A peer around a freshly built `pc`.
     pub(crate) fn new(role: PeerRole, pc: RTCPeerConnection) -> Self {
         Self {
             role,
@@ -72,133 +99,274 @@ impl Peer {
             needs_offer: false,
         }
     }
-}
 
-/// Random ICE credentials: a ufrag (our demultiplexing key) and a password.
-pub(crate) fn ice_credentials() -> (String, String) {
-    let mut rng = rand::thread_rng();
-    let mut text = |n| (&mut rng).sample_iter(&Alphanumeric).take(n).map(char::from).collect::<String>();
-    (text(16), text(32))
-}
-
-fn video_feedback() -> Vec<RTCPFeedback> {
-    [("nack", ""), ("nack", "pli"), ("ccm", "fir")]
-        .into_iter()
-        .map(|(typ, parameter)| RTCPFeedback { typ: typ.into(), parameter: parameter.into() })
-        .collect()
-}
-
-/// The codecs we forward: Opus and VP8, the pair every browser speaks. No RTX: retransmissions
-/// then arrive on the media SSRC and pass through the same per-route rewriting.
-fn media_engine() -> Result<MediaEngine, RtcError> {
-    let mut me = MediaEngine::default();
-    me.register_codec(
-        RTCRtpCodecParameters {
-            rtp_codec: RTCRtpCodec {
-                mime_type: MIME_TYPE_OPUS.into(),
-                clock_rate: 48_000,
-                channels: 2,
-                sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
-                rtcp_feedback: vec![],
+    /// A datagram from `from` to our candidate `local`.
+    pub(crate) fn handle_read(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, datagram: &[u8]) {
+        self.remote = Some(from);
+        let msg = TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: local,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
             },
-            payload_type: 111,
-        },
-        RtpCodecKind::Audio,
-    )?;
-    me.register_codec(
-        RTCRtpCodecParameters {
-            rtp_codec: RTCRtpCodec {
-                mime_type: MIME_TYPE_VP8.into(),
-                clock_rate: 90_000,
-                channels: 0,
-                sdp_fmtp_line: String::new(),
-                rtcp_feedback: video_feedback(),
-            },
-            payload_type: 96,
-        },
-        RtpCodecKind::Video,
-    )?;
-    // RFC 6464 audio levels from publishers drive active-speaker detection.
-    me.register_header_extension(
-        RTCRtpHeaderExtensionCapability { uri: AUDIO_LEVEL_URI.into() },
-        RtpCodecKind::Audio,
-        None,
-    )?;
-    Ok(me)
-}
-
-/// RFC 6464 client-to-mixer audio level header extension.
-pub(crate) const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
-
-/// The interceptors a peer of `role` needs, in rtc's slots. Every forwarded packet is moved
-/// through each one's queue, so a peer gets only what its direction uses:
-/// - publisher (we receive): NACK generator (ask for lost packets), receiver reports, and
-///   transport-wide CC feedback (the browser's send-side bandwidth estimate needs it);
-/// - subscriber (we send): only our tap that hands PLI/FIR/NACK/RR to the shard. Forwarded RTP
-///   does not go through `rtc`'s write pipeline (see `shard/forward.rs`), so the shard answers
-///   NACKs from its per-source history and writes the sender reports itself.
-fn interceptors(role: PeerRole) -> Registry {
-    match role {
-        PeerRole::Publisher => Registry::new()
-            .with(Slot::NackGenerator, NackGeneratorBuilder::new().build())
-            .with(Slot::ReceiverReport, ReceiverReportBuilder::new().build())
-            .with(Slot::TwccReceiver, TwccReceiverBuilder::new().build()),
-        PeerRole::Subscriber => Registry::new().with(Slot::from(14_000), KeyframeRequestTap::default()),
+            message: BytesMut::from(datagram),
+        };
+        if let Err(e) = self.pc.handle_read(msg) {
+            debug!(error = %e, "handle_read failed");
+        }
     }
-}
 
-/// Builds an ICE-lite PeerConnection for `role` with credentials `ufrag`/`pwd` and a host
-/// candidate for each of `candidates` (the shard's socket as advertised), followed by the
-/// end-of-gathering marker.
-pub(crate) fn build_pc(
-    config: &MediaConfig,
-    role: PeerRole,
-    ufrag: String,
-    pwd: String,
-    candidates: &[SocketAddr],
-    now: Instant,
-) -> Result<RTCPeerConnection, RtcError> {
-    let setting_engine = SettingEngineBuilder::new()
-        .with_lite(true)
-        .with_ice_credentials(ufrag, pwd)
-        // a=setup:passive in our answers: an ICE-lite server acting as DTLS client can deadlock
-        .with_answering_dtls_role(RTCDtlsRole::Server)
-        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-        .with_ice_timeouts(
-            Some(config.ice_disconnected_timeout),
-            Some(config.ice_failed_timeout),
-            Some(config.ice_keepalive_interval),
-        )
-        .build();
-    let mut me = media_engine()?;
-    // rtc's defaults, for what they negotiate (NACK/PLI feedback, transport-cc, simulcast header
-    // extensions); the chain itself is the role's own.
-    let _ = register_default_interceptors(Registry::new(), &mut me)?;
-    let registry = interceptors(role);
-    let mut pc = RTCPeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
-        .with_setting_engine(setting_engine)
-        .with_media_engine(me)
-        .with_interceptor_registry(registry)
-        .build(now)?;
-    for candidate in candidates {
-        add_host_candidate(&mut pc, *candidate)?;
+    /// Runs the PC's timers if they are due; whether they were.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> bool {
+        if self.next_timeout.is_none_or(|t| t > now) {
+            return false;
+        }
+        if let Err(e) = self.pc.handle_timeout(now) {
+            debug!(error = %e, "handle_timeout failed");
+        }
+        true
     }
-    pc.add_local_candidate(RTCIceCandidateInit::default())?;
-    Ok(pc)
-}
 
-fn add_host_candidate(pc: &mut RTCPeerConnection, addr: SocketAddr) -> Result<(), RtcError> {
-    let host = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".into(),
-            address: addr.ip().to_string(),
-            port: addr.port(),
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
+    /// Moves everything the PC produced out: events and reads for the shard to handle,
+    /// datagrams into `transmits`; then caches its next timer and the selected address.
+    pub(crate) fn drain(
+        &mut self,
+        events: &mut Vec<RTCPeerConnectionEvent>,
+        reads: &mut Vec<RTCMessage>,
+        transmits: &mut VecDeque<Transmit>,
+    ) {
+        self.dirty = false;
+        while let Some(ev) = self.pc.poll_event() {
+            events.push(ev);
+        }
+        while let Some(msg) = self.pc.poll_read() {
+            reads.push(msg.message);
+        }
+        while let Some(w) = self.pc.poll_write() {
+            transmits.push_back(Transmit { to: w.transport.peer_addr, payload: w.message });
+        }
+        self.next_timeout = self.pc.poll_timeout();
+        self.send_to = self.pc.selected_remote_addr();
     }
-    .new_candidate_host()?;
-    pc.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)
+
+    /// Closes the PC and queues what the close produced (DTLS close_notify and the like).
+    pub(crate) fn close(&mut self, transmits: &mut VecDeque<Transmit>) {
+        let _ = self.pc.close();
+        while let Some(w) = self.pc.poll_write() {
+            transmits.push_back(Transmit { to: w.transport.peer_addr, payload: w.message });
+        }
+    }
+
+    /// Publisher: applies the client's offer and returns our answer.
+    pub(crate) fn answer_offer(&mut self, now: Instant, sdp: String) -> Result<String, String> {
+        let pc = &mut self.pc;
+        let answer = RTCSessionDescription::offer(sdp)
+            .and_then(|offer| pc.set_remote_description(now, offer))
+            .and_then(|()| pc.create_answer(None))
+            .and_then(|answer| pc.set_local_description(now, answer))
+            .map(|()| pc.local_description().map(|d| d.sdp));
+        match answer {
+            Ok(Some(sdp)) => Ok(sdp),
+            Ok(None) => Err("no local description after answering".into()),
+            Err(e) => Err(format!("invalid offer: {e}")),
+        }
+    }
+
+    /// Subscriber: applies the client's answer to our outstanding offer.
+    pub(crate) fn apply_answer(&mut self, now: Instant, sdp: String) -> Result<(), String> {
+        if !self.offer_in_flight {
+            return Err("answer without an outstanding offer".into());
+        }
+        RTCSessionDescription::answer(sdp)
+            .and_then(|answer| self.pc.set_remote_description(now, answer))
+            .map_err(|e| format!("invalid answer: {e}"))?;
+        self.offer_in_flight = false;
+        Ok(())
+    }
+
+    /// Subscriber: its tracks changed since the last offer and no offer is outstanding.
+    pub(crate) fn wants_offer(&self) -> bool {
+        self.needs_offer && !self.offer_in_flight
+    }
+
+    /// Subscriber: creates and sets a new offer, now outstanding; returns its SDP.
+    pub(crate) fn make_offer(&mut self, now: Instant) -> Result<String, String> {
+        self.needs_offer = false;
+        let pc = &mut self.pc;
+        let offer = pc
+            .create_offer(None)
+            .and_then(|offer| pc.set_local_description(now, offer))
+            .map(|()| pc.local_description().map(|d| d.sdp));
+        match offer {
+            Ok(Some(sdp)) => {
+                self.offer_in_flight = true;
+                Ok(sdp)
+            }
+            Ok(None) => Err("no local description after offering".into()),
+            Err(e) => Err(format!("cannot create offer: {e}")),
+        }
+    }
+
+    /// Adds a leg's track (route `rid`); the next offer carries it.
+    pub(crate) fn add_route(&mut self, rid: RouteId, leg: LegTrack) -> Result<RTCRtpSenderId, String> {
+        let kind = match leg.kind {
+            MediaKind::Audio => RtpCodecKind::Audio,
+            MediaKind::Video => RtpCodecKind::Video,
+        };
+        let track = MediaStreamTrack::new(
+            leg.stream_id,
+            leg.track_id.clone(),
+            leg.track_id.clone(),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(leg.ssrc), ..Default::default() },
+                active: true,
+                codec: leg.codec,
+                ..Default::default()
+            }],
+        );
+        let sender = self.pc.add_track(track).map_err(|e| format!("cannot add track: {e}"))?;
+        self.routes.insert(leg.track_id, rid);
+        self.needs_offer = true;
+        Ok(sender)
+    }
+
+    /// Removes a leg's track; the next offer goes without it.
+    pub(crate) fn remove_route(&mut self, track_id: &str, sender: RTCRtpSenderId) {
+        self.routes.remove(track_id);
+        if let Err(e) = self.pc.remove_track(sender) {
+            debug!(error = %e, "remove_track failed");
+        }
+        self.needs_offer = true;
+    }
+
+    /// The payload type negotiated for `mime` on `sender`'s leg.
+    pub(crate) fn negotiated_pt(&mut self, sender: RTCRtpSenderId, mime: &str) -> Option<u8> {
+        let mut sender = self.pc.rtp_sender(sender)?;
+        sender
+            .get_parameters()
+            .rtp_parameters
+            .codecs
+            .iter()
+            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
+            .map(|c| c.payload_type)
+    }
+
+    /// Stops (or resumes) everything to this subscriber; whether that changed anything.
+    pub(crate) fn set_paused(&mut self, paused: bool) -> bool {
+        std::mem::replace(&mut self.paused, paused) != paused
+    }
+
+    /// Adds the client's ICE candidate.
+    pub(crate) fn add_remote_candidate(&mut self, candidate: String, sdp_mid: Option<String>) -> Result<(), String> {
+        let init = RTCIceCandidateInit { candidate, sdp_mid, ..Default::default() };
+        self.pc.add_remote_candidate(init).map_err(|e| format!("invalid ICE candidate: {e}"))
+    }
+
+    /// The direct send path: serialises `packet` into `scratch`, encrypts it with this PC's
+    /// outbound SRTP context and queues the datagram for the selected candidate pair. Forwarded
+    /// RTP skips `rtc`'s write pipeline (vendor/rtc/PATCHES.md), so nothing needs draining.
+    pub(crate) fn send_rtp(
+        &mut self,
+        transmits: &mut VecDeque<Transmit>,
+        scratch: &mut Vec<u8>,
+        packet: &rtc::rtp::Packet,
+    ) -> Result<(), SendError> {
+        let to = self.send_to.or(self.remote).ok_or(SendError::NotReady)?;
+        scratch.resize(packet.marshal_size(), 0);
+        let n = packet.marshal_to(scratch).map_err(SendError::Failed)?;
+        let payload = self
+            .pc
+            .encrypt_rtp_for_forwarding(&scratch[..n], &packet.header)
+            .ok_or(SendError::NotReady)?
+            .map_err(SendError::Failed)?;
+        transmits.push_back(Transmit { to, payload });
+        Ok(())
+    }
+
+    /// Writes `report` on `sender`'s leg through `rtc` (which encrypts RTCP); whether it was
+    /// written (the PC then needs draining).
+    pub(crate) fn write_sender_report(&mut self, now: Instant, sender: RTCRtpSenderId, report: SenderReport) -> bool {
+        let Some(mut sender) = self.pc.rtp_sender(sender) else { return false };
+        match sender.write_rtcp(now, vec![Box::new(report)]) {
+            Ok(()) => true,
+            Err(e) => {
+                debug!(error = %e, "sender report write failed");
+                false
+            }
+        }
+    }
+
+    /// Publisher: sends `pli` for the track on `receiver`; whether it was written.
+    pub(crate) fn send_pli(&mut self, now: Instant, receiver: RTCRtpReceiverId, pli: PictureLossIndication) -> bool {
+        let Some(mut r) = self.pc.rtp_receiver(receiver) else { return false };
+        match r.write_rtcp(now, vec![Box::new(pli)]) {
+            Ok(()) => true,
+            Err(e) => {
+                debug!(error = %e, "PLI write failed");
+                false
+            }
+        }
+    }
+
+    /// Publisher (`me`): what the track `init` opened is, read from its receiver (kind, codec,
+    /// audio-level extension id); `None` if the receiver or its codec is unknown.
+    pub(crate) fn opened_source(&mut self, me: PeerId, init: &RTCTrackEventInit, audio_level_uri: &str) -> Option<SourceOptions> {
+        let mut receiver = self.pc.rtp_receiver(init.receiver_id)?;
+        let audio_level_ext = receiver
+            .get_parameters()
+            .rtp_parameters
+            .header_extensions
+            .iter()
+            .find(|e| e.uri == audio_level_uri)
+            .and_then(|e| u8::try_from(e.id).ok());
+        let track = receiver.track();
+        let kind = match track.kind() {
+            RtpCodecKind::Audio => MediaKind::Audio,
+            _ => MediaKind::Video,
+        };
+        let codec = track.codec(init.ssrc).cloned()?;
+        let layer = Layer { rid: init.rid.clone(), ssrc: init.ssrc };
+        Some(SourceOptions { publisher: me, receiver: init.receiver_id, layer, kind, codec, audio_level_ext })
+    }
+
+    /// Publisher: its inbound streams as `rtc` measured them, by source (`by_ssrc`: media SSRC
+    /// → source and clock rate), and the ICE round-trip time if known. Only a publisher with
+    /// sources builds `rtc`'s report: it costs tens of µs per PC on the shard thread.
+    pub(crate) fn inbound_stats(
+        &mut self,
+        now: Instant,
+        by_ssrc: &HashMap<u32, (SourceId, u32)>,
+    ) -> (HashMap<SourceId, TrackStats>, Option<f64>) {
+        let mut inbound: HashMap<SourceId, TrackStats> = HashMap::new();
+        let mut rtt = None;
+        if self.role != PeerRole::Publisher || self.sources.is_empty() {
+            return (inbound, rtt);
+        }
+        for entry in self.pc.get_stats(now, StatsSelector::None).iter() {
+            match entry {
+                RTCStatsReportEntry::InboundRtp(s) => {
+                    let r = &s.received_rtp_stream_stats;
+                    let Some((source, clock)) = by_ssrc.get(&r.rtp_stream_stats.ssrc) else { continue };
+                    let t = inbound.entry(*source).or_default();
+                    t.packets = r.packets_received;
+                    t.bytes = s.bytes_received;
+                    t.packets_lost = r.packets_lost;
+                    // rtc 0.21.1 stores RTCP interarrival jitter in timestamp units (RFC 3550
+                    // §6.4.1), not the seconds its docs promise: convert with the clock rate.
+                    t.jitter_s = if *clock > 0 { r.jitter / f64::from(*clock) } else { 0.0 };
+                    t.nack_count = s.nack_count;
+                    t.pli_count = s.pli_count;
+                    t.fir_count = s.fir_count;
+                }
+                RTCStatsReportEntry::IceCandidatePair(p) if p.nominated && p.current_round_trip_time > 0.0 => {
+                    rtt = rtt.or(Some(p.current_round_trip_time));
+                }
+                _ => {}
+            }
+        }
+        (inbound, rtt)
+    }
 }

@@ -127,7 +127,7 @@ async fn run(
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let mut buf = vec![0u8; 2048];
-    let mut outgoing: Vec<crate::shard::Transmit> = Vec::with_capacity(crate::udp_batch::BATCH);
+    let mut outgoing: Vec<crate::transmit::Transmit> = Vec::with_capacity(crate::udp_batch::BATCH);
     loop {
         let deadline = shard.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
@@ -178,7 +178,7 @@ async fn run(
 }
 
 /// Sends every datagram the shard has queued, in `sendmmsg` batches; returns how many left.
-fn send_queued(shard: &mut Shard, socket: &UdpSocket, outgoing: &mut Vec<crate::shard::Transmit>) -> usize {
+fn send_queued(shard: &mut Shard, socket: &UdpSocket, outgoing: &mut Vec<crate::transmit::Transmit>) -> usize {
     let mut total = 0;
     loop {
         outgoing.extend(std::iter::from_fn(|| shard.poll_transmit()).take(crate::udp_batch::BATCH));

@@ -141,15 +141,15 @@ pub struct TrackStats {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerStats {
     /// The peer.
-    pub peer: crate::PeerId,
+    pub peer: crate::ids::PeerId,
     /// The client's address.
     pub remote: Option<std::net::SocketAddr>,
     /// Round-trip time, in seconds, when measured.
     pub rtt_s: Option<f64>,
     /// Publisher peers: their tracks as received.
-    pub inbound: Vec<(crate::SourceId, TrackStats)>,
+    pub inbound: Vec<(crate::ids::SourceId, TrackStats)>,
     /// Subscriber peers: each forwarded track as sent, with the client's reports.
-    pub outbound: Vec<(crate::SourceId, TrackStats)>,
+    pub outbound: Vec<(crate::ids::SourceId, TrackStats)>,
 }
 
 #[cfg(test)]

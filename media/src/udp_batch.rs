@@ -5,7 +5,7 @@
 //! segments) does not apply; `sendmmsg` saves the system call per datagram. This module holds the
 //! shard's only `unsafe` code: building the `mmsghdr` array the kernel reads.
 
-use crate::shard::Transmit;
+use crate::transmit::Transmit;
 use socket2::SockAddr;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};

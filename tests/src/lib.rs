@@ -11,7 +11,6 @@
 //!
 //! The wire protocol is `docs/protocol.md`.
 
-pub mod keyframe_tap;
 pub mod local;
 pub mod media;
 pub mod peer;

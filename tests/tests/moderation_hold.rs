@@ -9,15 +9,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
 use common::{
-    bounded, ensure_growing, ensure_stalled, gap_at_least, has_media_from, http_base, is_msg,
-    latest_track, moderate, moderator_token, received, sent, sleep_until, wait_until,
-    MEDIA_TIMEOUT, MESSAGE_TIMEOUT, STOP_WINDOW,
+    bounded, ensure_growing, ensure_stalled, gap_at_least, is_msg, latest_track, moderate,
+    received, sent, sleep_until, wait_until, ModerationRoom, MESSAGE_TIMEOUT, MODERATOR,
+    STOP_WINDOW,
 };
 use serde_json::{json, Value};
 use switchboard_tests::{msg_type, MediaKind, RTCPeerConnectionState, TestParticipant};
 
 const ROOM: &str = "moderation-hold";
-const MODERATOR: &str = "mod";
 
 fn keyframe_requests(p: &TestParticipant) -> u64 {
     p.published_track(MediaKind::Video)
@@ -38,28 +37,8 @@ fn updated_state(sid: &str, state: &str) -> impl Fn(&Value) -> bool {
 async fn hold_stops_media_both_ways_and_resume_restarts_at_a_keyframe() {
     common::init_tracing();
     bounded(common::TEST_LIMIT, async {
-        let server = switchboard::testing::spawn_test_server()
-            .await
-            .expect("spawn test server");
-        let base = http_base(server.http_addr());
-
-        let mut a = TestParticipant::join(&base, &server.token(ROOM, "alice"))
-            .await
-            .context("alice joins")?;
-        let mut b = TestParticipant::join(&base, &server.token(ROOM, "bob"))
-            .await
-            .context("bob joins")?;
-        let m = TestParticipant::join(&base, &moderator_token(&server, ROOM, MODERATOR))
-            .await
-            .context("the moderator joins")?;
-        a.publish().await.context("alice publishes")?;
-        b.publish().await.context("bob publishes")?;
-        a.wait_for(|t| has_media_from(t, &[b.sid()]), MEDIA_TIMEOUT)
-            .await
-            .context("alice receives bob")?;
-        b.wait_for(|t| has_media_from(t, &[a.sid()]), MEDIA_TIMEOUT)
-            .await
-            .context("bob receives alice")?;
+        let room = ModerationRoom::start(ROOM).await?;
+        let (a, b, m) = (&room.alice, &room.bob, &room.moderator);
         let (a_sid, b_sid) = (a.sid().to_owned(), b.sid().to_owned());
 
         let media = [
@@ -200,20 +179,8 @@ async fn hold_stops_media_both_ways_and_resume_restarts_at_a_keyframe() {
                 p.identity()
             );
         }
-        for p in [&a, &b, &m] {
-            ensure!(
-                p.errors().is_empty(),
-                "{}: client errors {:?}",
-                p.identity(),
-                p.errors()
-            );
-        }
-
         drop((media, still_sending));
-        m.leave().await?;
-        a.leave().await?;
-        b.leave().await?;
-        let _ = server.shutdown().await;
+        room.finish().await?;
         Ok(())
     })
     .await;

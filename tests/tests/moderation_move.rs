@@ -8,12 +8,11 @@ use std::time::Instant;
 
 use anyhow::{ensure, Context};
 use common::{
-    bounded, check_media_from, ensure_stalled, has_media_from, http_base, is_msg, moderate,
-    moderator_token, own_track_sid, received, sent, sleep_until, MEDIA_TIMEOUT, MESSAGE_TIMEOUT,
-    STOP_WINDOW,
+    bounded, check_media_from, ensure_stalled, has_media_from, is_msg, moderate, own_track_sid,
+    received, sent, sleep_until, ModerationRoom, MEDIA_TIMEOUT, MESSAGE_TIMEOUT, STOP_WINDOW,
 };
 use serde_json::{json, Value};
-use switchboard_tests::{msg_type, MediaKind, RTCPeerConnectionState, TestParticipant};
+use switchboard_tests::{msg_type, MediaKind, RTCPeerConnectionState};
 
 const R1: &str = "r1";
 const R2: &str = "r2";
@@ -22,32 +21,10 @@ const R2: &str = "r2";
 async fn moved_participant_keeps_its_pcs_and_swaps_rooms() {
     common::init_tracing();
     bounded(common::TEST_LIMIT, async {
-        let server = switchboard::testing::spawn_test_server()
-            .await
-            .expect("spawn test server");
-        let base = http_base(server.http_addr());
-
-        let mut a = TestParticipant::join(&base, &server.token(R1, "alice"))
-            .await
-            .context("alice joins r1")?;
-        let mut b = TestParticipant::join(&base, &server.token(R1, "bob"))
-            .await
-            .context("bob joins r1")?;
-        let mut c = TestParticipant::join(&base, &server.token(R2, "carol"))
-            .await
-            .context("carol joins r2")?;
-        let m = TestParticipant::join(&base, &moderator_token(&server, R1, "mod"))
-            .await
-            .context("the moderator joins r1")?;
-        a.publish().await.context("alice publishes")?;
-        b.publish().await.context("bob publishes")?;
-        c.publish().await.context("carol publishes")?;
-        a.wait_for(|t| has_media_from(t, &[b.sid()]), MEDIA_TIMEOUT)
-            .await
-            .context("alice receives bob")?;
-        b.wait_for(|t| has_media_from(t, &[a.sid()]), MEDIA_TIMEOUT)
-            .await
-            .context("bob receives alice")?;
+        // alice, bob and the moderator in r1 (alice and bob exchanging media); carol in r2.
+        let room = ModerationRoom::start(R1).await?;
+        let c = room.join_publishing(R2, "carol").await?;
+        let (a, b, m) = (&room.alice, &room.bob, &room.moderator);
         ensure!(
             c.received().is_empty(),
             "carol (r2) must receive nothing from r1 before the move: {:#?}",
@@ -217,21 +194,10 @@ async fn moved_participant_keeps_its_pcs_and_swaps_rooms() {
             "alice's WebSocket must stay open: {:?}",
             a.close_info()
         );
-        for p in [&a, &b, &c, &m] {
-            ensure!(
-                p.errors().is_empty(),
-                "{}: client errors {:?}",
-                p.identity(),
-                p.errors()
-            );
-        }
-
         drop((cut, flowing));
-        a.leave().await?;
-        b.leave().await?;
+        ModerationRoom::ensure_no_client_errors(&[&c])?;
         c.leave().await?;
-        m.leave().await?;
-        let _ = server.shutdown().await;
+        room.finish().await?;
         Ok(())
     })
     .await;

@@ -11,40 +11,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
 use common::{
-    bounded, ensure_growing, ensure_stalled, expect_error, gap_at_least, has_media_from, http_base,
-    is_msg, latest_track, moderate, moderator_token, own_track_sid, received, sample, sent,
-    sleep_until, MEDIA_TIMEOUT, MESSAGE_TIMEOUT, STOP_WINDOW,
+    bounded, ensure_growing, ensure_stalled, expect_error, gap_at_least, is_msg, latest_track,
+    moderate, own_track_sid, received, sample, sent, sleep_until, ModerationRoom,
+    MESSAGE_TIMEOUT, MODERATOR, STOP_WINDOW,
 };
 use serde_json::{json, Value};
-use switchboard_tests::{msg_type, MediaKind, TestParticipant};
+use switchboard_tests::{msg_type, MediaKind};
 
 const ROOM: &str = "moderation-mute";
-const MODERATOR: &str = "mod";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moderator_mute_is_enforced_and_unmute_needs_consent() {
     common::init_tracing();
     bounded(common::TEST_LIMIT, async {
-        let server = switchboard::testing::spawn_test_server()
-            .await
-            .expect("spawn test server");
-        let base = http_base(server.http_addr());
-
-        let mut a = TestParticipant::join(&base, &server.token(ROOM, "alice"))
-            .await
-            .context("alice joins")?;
-        let mut b = TestParticipant::join(&base, &server.token(ROOM, "bob"))
-            .await
-            .context("bob joins")?;
-        let m = TestParticipant::join(&base, &moderator_token(&server, ROOM, MODERATOR))
-            .await
-            .context("the moderator joins")?;
-        a.publish().await.context("alice publishes")?;
-        b.publish().await.context("bob publishes")?;
-        b.wait_for(|t| has_media_from(t, &[a.sid()]), MEDIA_TIMEOUT)
-            .await
-            .context("bob receives alice")?;
-
+        let room = ModerationRoom::start(ROOM).await?;
+        let (a, b, m) = (&room.alice, &room.bob, &room.moderator);
         let a_sid = a.sid().to_owned();
         let a_audio = own_track_sid(&a, MediaKind::Audio).await?;
         let a_video = own_track_sid(&a, MediaKind::Video).await?;
@@ -269,20 +250,8 @@ async fn moderator_mute_is_enforced_and_unmute_needs_consent() {
                 p.identity()
             );
         }
-        for p in [&a, &b, &m] {
-            ensure!(
-                p.errors().is_empty(),
-                "{}: client errors {:?}",
-                p.identity(),
-                p.errors()
-            );
-        }
-
         drop((audio, controls));
-        m.leave().await?;
-        a.leave().await?;
-        b.leave().await?;
-        let _ = server.shutdown().await;
+        room.finish().await?;
         Ok(())
     })
     .await;

@@ -10,14 +10,13 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context};
 use common::{
-    bounded, ensure_growing, ensure_stalled, has_media_from, http_base, moderate, moderator_token,
-    own_track_sid, received, sample, sent, MEDIA_TIMEOUT,
+    bounded, ensure_growing, ensure_stalled, has_media_from, moderate, own_track_sid, received,
+    sample, sent, ModerationRoom, MEDIA_TIMEOUT, MODERATOR,
 };
 use serde_json::{json, Value};
 use switchboard_tests::{MediaKind, ParticipantConfig, TestParticipant};
 
 const ROOM: &str = "moderation-mute-lock";
-const MODERATOR: &str = "mod";
 
 /// Alice's own audio track from her `track_published`: (sid, muted, muted_by), checking that the
 /// server calls it `microphone`.
@@ -40,14 +39,10 @@ async fn own_audio(p: &TestParticipant) -> anyhow::Result<(String, Value, Value)
 async fn a_moderator_mute_survives_a_rejoin_until_a_moderator_unmutes() {
     common::init_tracing();
     bounded(common::TEST_LIMIT, async {
-        let server = switchboard::testing::spawn_test_server().await.expect("spawn test server");
-        let base = http_base(server.http_addr());
-        let mut bob = TestParticipant::join(&base, &server.token(ROOM, "bob")).await.context("bob joins")?;
-        let m = TestParticipant::join(&base, &moderator_token(&server, ROOM, MODERATOR)).await.context("moderator")?;
-        bob.publish().await?;
-        let mut alice = TestParticipant::join(&base, &server.token(ROOM, "alice")).await.context("alice joins")?;
-        alice.publish().await?;
-        bob.wait_for(|t| has_media_from(t, &[alice.sid()]), MEDIA_TIMEOUT).await.context("bob receives alice")?;
+        // alice and bob exchanging media, the moderator; alice will reload twice, so the
+        // participants are taken out of the fixture.
+        let room = ModerationRoom::start(ROOM).await?;
+        let ModerationRoom { server, base, alice, bob, moderator: m, .. } = room;
         moderate(&m, json!({"type": "moderate", "action": "mute", "identity": "alice", "kind": "audio"})).await?;
 
         // Alice reloads: a new session, a new microphone track, which she declares as her

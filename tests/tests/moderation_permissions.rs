@@ -10,12 +10,11 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
 use common::{
-    bounded, ensure_stalled, expect_error, has_media_from, http_base, is_msg, moderate,
-    moderator_token, own_track_sid, received, sent, sleep_until, MEDIA_TIMEOUT, MESSAGE_TIMEOUT,
-    STOP_WINDOW,
+    bounded, ensure_stalled, expect_error, has_media_from, is_msg, moderate, own_track_sid,
+    received, sent, sleep_until, ModerationRoom, MEDIA_TIMEOUT, MESSAGE_TIMEOUT, STOP_WINDOW,
 };
 use serde_json::{json, Value};
-use switchboard_tests::{msg_type, ws_url, MediaKind, Message, SignalClient, TestParticipant};
+use switchboard_tests::{msg_type, ws_url, MediaKind, Message, SignalClient};
 
 const ROOM: &str = "moderation-permissions";
 
@@ -62,26 +61,11 @@ async fn expect_refused(base: &str, token: &str, code: &str) -> Result<()> {
 async fn permission_changes_apply_live_and_removal_revokes_the_token() {
     common::init_tracing();
     bounded(common::TEST_LIMIT, async {
-        let server = switchboard::testing::spawn_test_server()
-            .await
-            .expect("spawn test server");
-        let base = http_base(server.http_addr());
-        let b_token = server.token(ROOM, "bob");
-
-        let mut a = TestParticipant::join(&base, &server.token(ROOM, "alice"))
-            .await
-            .context("alice joins")?;
-        let b = TestParticipant::join(&base, &b_token)
-            .await
-            .context("bob joins")?;
-        let mut c = TestParticipant::join(&base, &server.token(ROOM, "carol"))
-            .await
-            .context("carol joins")?;
-        let m = TestParticipant::join(&base, &moderator_token(&server, ROOM, "mod"))
-            .await
-            .context("the moderator joins")?;
-        a.publish().await.context("alice publishes")?;
-        c.publish().await.context("carol publishes")?;
+        // alice and bob publishing, the moderator, and carol publishing too. Bob is removed
+        // below, so the participants are taken out of the fixture and leave one by one.
+        let room = ModerationRoom::start(ROOM).await?;
+        let c = room.join_publishing(ROOM, "carol").await?;
+        let ModerationRoom { server, base, alice: a, bob: b, moderator: m, bob_token: b_token, .. } = room;
         b.wait_for(|t| has_media_from(t, &[a.sid(), c.sid()]), MEDIA_TIMEOUT)
             .await
             .context("bob receives alice and carol")?;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::Slot;
-use switchboard_tests::keyframe_tap::is_keyframe_request;
+use switchboard_media::interceptor::is_keyframe_request;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use serde::Serialize;
@@ -62,7 +62,7 @@ async fn build_pc(
     if publisher {
         registry = registry.with(
             Slot::from(14_000),
-            switchboard_tests::keyframe_tap::KeyframeRequestForwarder::new(),
+            switchboard_media::interceptor::RtcpTap::keyframe_requests_only(),
         );
     }
     let settings = SettingEngineBuilder::new().with_multicast_dns_mode(MulticastDnsMode::Disabled);

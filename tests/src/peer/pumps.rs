@@ -185,7 +185,7 @@ pub(super) async fn build_pc(
     if with_keyframe_forwarder {
         registry = registry.with(
             Slot::from(14_000),
-            crate::keyframe_tap::KeyframeRequestForwarder::new(),
+            switchboard_media::interceptor::RtcpTap::keyframe_requests_only(),
         );
     }
     let mut settings =

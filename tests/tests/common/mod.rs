@@ -9,6 +9,10 @@ use serde_json::Value;
 use switchboard::testing::Snapshot;
 use switchboard_tests::{msg_type, ArrivalGap, MediaKind, ReceivedTrack, TestParticipant};
 
+mod fixture;
+#[allow(unused_imports)]
+pub use fixture::{ModerationRoom, MODERATOR};
+
 /// Upper bound of one whole test.
 pub const TEST_LIMIT: Duration = Duration::from_secs(90);
 /// How long to wait for media to show up at a subscriber.

@@ -1,0 +1,70 @@
+//! The samples the shard sends up, assembled from the objects that keep the numbers: statistics
+//! of its peers (a publisher's inbound streams from its PeerConnection plus the source's frame
+//! counts, each subscriber leg from its route's counters and reception report) and the mean audio
+//! level of each source. Owns the assembly only; the numbers are each object's.
+
+use crate::api::AudioLevel;
+use crate::ids::{PeerId, RouteId, SourceId};
+use crate::peer::Peer;
+use crate::route::Route;
+use crate::source::Source;
+use crate::stats::{PeerStats, TrackStats};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// One [`PeerStats`] per peer.
+pub(crate) fn sample(
+    now: Instant,
+    peers: &mut HashMap<PeerId, Peer>,
+    sources: &HashMap<SourceId, Source>,
+    routes: &HashMap<RouteId, Route>,
+) -> Vec<PeerStats> {
+    peers.iter_mut().map(|(id, peer)| peer_stats(now, *id, peer, sources, routes)).collect()
+}
+
+fn peer_stats(
+    now: Instant,
+    id: PeerId,
+    peer: &mut Peer,
+    sources: &HashMap<SourceId, Source>,
+    routes: &HashMap<RouteId, Route>,
+) -> PeerStats {
+    let by_ssrc: HashMap<u32, (SourceId, u32)> = peer
+        .sources
+        .values()
+        .filter_map(|s| sources.get(s).map(|src| (src.media_ssrc(), (*s, src.codec.clock_rate))))
+        .collect();
+    let (mut inbound, mut rtt) = peer.inbound_stats(now, &by_ssrc);
+    for (source_id, t) in inbound.iter_mut() {
+        if let Some(src) = sources.get(source_id) {
+            let frames = src.frames();
+            t.frames = frames.frames;
+            t.frame_size = frames.size;
+        }
+    }
+    let mut outbound: HashMap<SourceId, TrackStats> = HashMap::new();
+    for route in peer.routes.values().filter_map(|rid| routes.get(rid)) {
+        let Some(t) = route.outbound_stats() else { continue };
+        // The leg's RTT from the subscriber's receiver reports stands for the peer's.
+        rtt = t.rtt_s.or(rtt);
+        outbound.insert(route.source, t);
+    }
+    PeerStats {
+        peer: id,
+        remote: peer.remote,
+        rtt_s: rtt,
+        inbound: inbound.into_iter().collect(),
+        outbound: outbound.into_iter().collect(),
+    }
+}
+
+/// The mean audio level of every source that sent some since the last call (and a fresh start).
+pub(crate) fn audio_levels(sources: &mut HashMap<SourceId, Source>) -> Vec<AudioLevel> {
+    sources
+        .iter_mut()
+        .filter_map(|(id, s)| {
+            let mean = s.take_audio_level()?;
+            Some(AudioLevel { source: *id, publisher: s.publisher, level: mean.level, voice: mean.voice })
+        })
+        .collect()
+}

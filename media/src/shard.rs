@@ -1,0 +1,598 @@
+//! The media shard: every PeerConnection of the shard, owned by `&mut`, driven sans-IO.
+//!
+//! Inputs are datagrams, commands and time; outputs are [`Transmit`]s and [`MediaEvent`]s. The
+//! shard never reads a clock or touches a socket, so the same code runs on the real UDP socket
+//! (`runtime.rs`) and on a virtual clock in tests. After every input the PCs that were touched
+//! are drained until nothing is left: `rtc` sends nothing by itself. Forwarding is synchronous
+//! here: no locks, channels or tasks per packet.
+//!
+//! The shard owns the tables (peers, sources, routes), the demultiplexer, the output queues and
+//! the dispatch between them: it looks objects up and calls them. What needs one object's state
+//! only is that object's: a publisher track is a [`Source`], a subscriber leg a [`Route`], a PC
+//! and its steps a [`Peer`]; the per-packet loop is `fanout.rs`, statistics and audio-level
+//! samples are assembled in `sample.rs`.
+
+use crate::api::{MediaCommand, MediaEvent, PeerRole, SdpKind};
+use crate::config::MediaConfig;
+use crate::demux::Demux;
+use crate::ids::{PeerId, RouteId, SourceId};
+use crate::pc_builder::{build_pc, ice_credentials, AUDIO_LEVEL_URI};
+use crate::fanout::{Fanout, Legs};
+use crate::peer::{LegTrack, Peer};
+use crate::reception::ReceptionSummary;
+use crate::route::{Route, RouteOptions};
+use crate::source::{Ingest, Layer, Source};
+use crate::stats::{MediaCounters, PeerStats, ShardSnapshot};
+use crate::transmit::Transmit;
+use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
+use rtc::peer_connection::message::RTCMessage;
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
+use rtc::shared::time::SystemInstant;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::{debug, info, warn};
+
+/// The sans-IO media shard.
+pub struct Shard {
+    config: MediaConfig,
+    /// Address(es) in our candidates; the transport context's local address must match one.
+    candidates: Vec<SocketAddr>,
+    peers: HashMap<PeerId, Peer>,
+    sources: HashMap<SourceId, Source>,
+    routes: HashMap<RouteId, Route>,
+    demux: Demux,
+    next_id: u64,
+    dirty: Vec<PeerId>,
+    /// The per-packet path and its buffer.
+    fanout: Fanout,
+    /// Some subscriber may need a new offer (`create_pending_offers` scans all peers only then).
+    offers_wanted: bool,
+    events: VecDeque<MediaEvent>,
+    transmits: VecDeque<Transmit>,
+    counters: Arc<MediaCounters>,
+    next_housekeeping: Option<Instant>,
+    /// Reused buffers for what a drained PC produced.
+    scratch_events: Vec<RTCPeerConnectionEvent>,
+    scratch_reads: Vec<RTCMessage>,
+    /// Wall clock at a known instant, to read NTP time as rtc's sender reports write it.
+    wall_clock: Option<SystemInstant>,
+}
+
+const HOUSEKEEPING: Duration = Duration::from_millis(250);
+
+impl Shard {
+    /// A shard whose socket is bound at `local` (advertised as `config.public_ips`, if any).
+    pub fn new(config: MediaConfig, local: SocketAddr, counters: Arc<MediaCounters>) -> Self {
+        Self {
+            candidates: config.advertised(local),
+            config,
+            peers: HashMap::new(),
+            sources: HashMap::new(),
+            routes: HashMap::new(),
+            demux: Demux::default(),
+            next_id: 1,
+            dirty: Vec::new(),
+            fanout: Fanout::new(),
+            offers_wanted: false,
+            events: VecDeque::new(),
+            transmits: VecDeque::new(),
+            counters,
+            next_housekeeping: None,
+            scratch_events: Vec::new(),
+            scratch_reads: Vec::new(),
+            wall_clock: None,
+        }
+    }
+
+    /// The counters this shard updates.
+    pub fn counters(&self) -> &Arc<MediaCounters> {
+        &self.counters
+    }
+
+    /// Object counts.
+    pub fn snapshot(&self) -> ShardSnapshot {
+        ShardSnapshot {
+            peers: self.peers.len(),
+            sources: self.sources.len(),
+            routes: self.routes.len(),
+            demux_entries: self.demux.len(),
+        }
+    }
+
+    /// A statistics sample of every peer.
+    pub fn stats(&mut self, now: Instant) -> Vec<PeerStats> {
+        crate::sample::sample(now, &mut self.peers, &self.sources, &self.routes)
+    }
+
+    /// Next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// Next event for signalling.
+    pub fn poll_event(&mut self) -> Option<MediaEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`Shard::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.peers.values().filter_map(|p| p.next_timeout).chain(self.next_housekeeping).min()
+    }
+
+    /// A datagram arrived on the socket from `from`.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        let peer_id = match self.demux.route(from, datagram) {
+            Ok(p) => p,
+            Err(why) => {
+                MediaCounters::add(&self.counters.dropped_unrouted, 1);
+                debug!(%from, ?why, len = datagram.len(), "dropped unroutable datagram");
+                return;
+            }
+        };
+        let local = self.candidate_for(from);
+        let Some(peer) = self.peers.get_mut(&peer_id) else { return };
+        peer.handle_read(now, local, from, datagram);
+        self.mark_dirty(peer_id);
+        self.flush(now);
+    }
+
+    /// Time passed: run the timers of every PC that asked for it, and the shard's housekeeping.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<PeerId> = self.peers.iter_mut().filter_map(|(id, p)| p.handle_timeout(now).then_some(*id)).collect();
+        for id in due {
+            self.mark_dirty(id);
+        }
+        if self.next_housekeeping.is_some_and(|t| t <= now) {
+            self.retry_keyframes(now);
+            self.report_audio_levels();
+            self.send_sender_reports(now);
+            self.next_housekeeping = None;
+        }
+        self.flush(now);
+    }
+
+    /// A command from signalling. Call [`Shard::flush`] after a batch of commands, so that
+    /// several subscriptions are negotiated in one offer.
+    pub fn handle_command(&mut self, now: Instant, cmd: MediaCommand) {
+        match cmd {
+            MediaCommand::AddPeer { peer, role } => self.add_peer(now, peer, role),
+            MediaCommand::ApplyOffer { peer, sdp } => self.apply_offer(now, peer, sdp),
+            MediaCommand::ApplyAnswer { peer, sdp } => self.apply_answer(now, peer, sdp),
+            MediaCommand::AddRemoteCandidate { peer, candidate, sdp_mid } => {
+                if let Some(Err(e)) = self.peers.get_mut(&peer).map(|p| p.add_remote_candidate(candidate, sdp_mid)) {
+                    self.fail_negotiation(peer, e);
+                }
+            }
+            MediaCommand::Subscribe { subscriber, source, stream_id, track_id } => {
+                self.subscribe(subscriber, source, stream_id, track_id)
+            }
+            MediaCommand::Unsubscribe { subscriber, source } => self.unsubscribe(subscriber, source),
+            MediaCommand::SetSourceMuted { source, muted } => self.set_source_muted(now, source, muted),
+            MediaCommand::SetSubscriberPaused { subscriber, paused } => {
+                self.set_subscriber_paused(now, subscriber, paused)
+            }
+            MediaCommand::ClosePeer { peer } => self.close_peer(now, peer),
+            // A requester that went away needs no answer.
+            MediaCommand::GetStats { reply } => drop(reply.send(self.stats(now))),
+            MediaCommand::Snapshot { reply } => drop(reply.send(self.snapshot())),
+        }
+    }
+
+    /// Creates pending subscriber offers and drains every touched PC until all output is queued.
+    pub fn flush(&mut self, now: Instant) {
+        loop {
+            if self.offers_wanted {
+                self.create_pending_offers(now);
+            }
+            let Some(id) = self.dirty.pop() else { break };
+            self.drain_peer(now, id);
+        }
+        if self.next_housekeeping.is_none() && !self.peers.is_empty() {
+            self.next_housekeeping = Some(now + HOUSEKEEPING);
+        }
+    }
+
+    fn candidate_for(&self, from: SocketAddr) -> SocketAddr {
+        self.candidates.iter().copied().find(|c| c.is_ipv4() == from.is_ipv4()).unwrap_or(self.candidates[0])
+    }
+
+    fn mark_dirty(&mut self, id: PeerId) {
+        if let Some(p) = self.peers.get_mut(&id) {
+            if !p.dirty {
+                p.dirty = true;
+                self.dirty.push(id);
+            }
+        }
+    }
+
+    fn fail_negotiation(&mut self, peer: PeerId, reason: String) {
+        warn!(%peer, %reason, "negotiation failed");
+        self.events.push_back(MediaEvent::NegotiationFailed { peer, reason });
+    }
+
+    /// NTP time now, as `rtc`'s sender reports write it (wall clock captured once, the shard's
+    /// only wall-clock read).
+    fn ntp(&mut self, now: Instant) -> u64 {
+        self.wall_clock.get_or_insert_with(|| SystemInstant::now(now)).ntp(now)
+    }
+
+
+    fn add_peer(&mut self, now: Instant, id: PeerId, role: PeerRole) {
+        if self.peers.contains_key(&id) {
+            return self.fail_negotiation(id, "peer exists".into());
+        }
+        let (ufrag, pwd) = ice_credentials();
+        // The client's address family is not known yet: advertise every candidate.
+        match build_pc(&self.config, role, ufrag.clone(), pwd, &self.candidates, now) {
+            Ok(pc) => {
+                self.demux.register_ufrag(ufrag, id);
+                self.peers.insert(id, Peer::new(role, pc));
+                self.mark_dirty(id);
+            }
+            Err(e) => self.fail_negotiation(id, format!("cannot create peer: {e}")),
+        }
+    }
+
+    fn apply_offer(&mut self, now: Instant, id: PeerId, sdp: String) {
+        let Some(peer) = self.peers.get_mut(&id).filter(|p| p.role == PeerRole::Publisher) else {
+            return self.fail_negotiation(id, "no publisher transport for this offer".into());
+        };
+        match peer.answer_offer(now, sdp) {
+            Ok(sdp) => {
+                self.events.push_back(MediaEvent::LocalDescription { peer: id, kind: SdpKind::Answer, sdp });
+                self.mark_dirty(id);
+            }
+            Err(e) => self.fail_negotiation(id, e),
+        }
+    }
+
+    fn apply_answer(&mut self, now: Instant, id: PeerId, sdp: String) {
+        let Some(peer) = self.peers.get_mut(&id).filter(|p| p.role == PeerRole::Subscriber) else {
+            return self.fail_negotiation(id, "no subscriber transport for this answer".into());
+        };
+        if let Err(e) = peer.apply_answer(now, sdp) {
+            return self.fail_negotiation(id, e);
+        }
+        self.offers_wanted = true;
+        let connected = peer.connected;
+        let route_ids: Vec<RouteId> = peer.routes.values().copied().collect();
+        let mut newly_answered = Vec::new();
+        for rid in route_ids {
+            let Some(route) = self.routes.get_mut(&rid) else { continue };
+            let mime = self.sources.get(&route.source).map(|s| s.codec.mime_type.as_str());
+            let sender = route.sender;
+            if route.on_answer(|| mime.and_then(|m| peer.negotiated_pt(sender, m))) && connected {
+                newly_answered.push(route.source);
+            }
+        }
+        for source in newly_answered {
+            self.request_keyframe(now, source);
+        }
+        self.mark_dirty(id);
+    }
+
+    fn subscribe(&mut self, sub: PeerId, source_id: SourceId, stream_id: String, track_id: String) {
+        let Some(source) = self.sources.get(&source_id) else {
+            return self.fail_negotiation(sub, format!("unknown {source_id}"));
+        };
+        let Some(peer) = self.peers.get_mut(&sub).filter(|p| p.role == PeerRole::Subscriber) else {
+            return self.fail_negotiation(sub, "no subscriber transport".into());
+        };
+        if peer.routes.contains_key(&track_id) {
+            return;
+        }
+        let (kind, codec, out_ssrc) = (source.kind, source.codec.clone(), rand::random::<u32>());
+        let clock_rate = codec.clock_rate;
+        let rid = RouteId(self.next_id);
+        let leg = LegTrack { stream_id, track_id: track_id.clone(), kind, codec, ssrc: out_ssrc };
+        let sender = match peer.add_route(rid, leg) {
+            Ok(s) => s,
+            Err(e) => return self.fail_negotiation(sub, e),
+        };
+        self.next_id += 1;
+        self.offers_wanted = true;
+        let options = RouteOptions { source: source_id, subscriber: sub, sender, local_track_id: track_id, out_ssrc, kind, clock_rate };
+        self.routes.insert(rid, Route::new(options));
+        if let Some(source) = self.sources.get_mut(&source_id) {
+            source.routes.push(rid);
+        }
+    }
+
+    fn unsubscribe(&mut self, sub: PeerId, source_id: SourceId) {
+        let found = self.routes.iter().find(|(_, r)| r.subscriber == sub && r.source == source_id).map(|(id, _)| *id);
+        if let Some(rid) = found {
+            self.remove_route(rid);
+        }
+    }
+
+    /// Removes a route, its sender from the subscriber PC, and schedules a new offer.
+    fn remove_route(&mut self, rid: RouteId) {
+        let Some(route) = self.routes.remove(&rid) else { return };
+        if let Some(source) = self.sources.get_mut(&route.source) {
+            source.routes.retain(|r| *r != rid);
+        }
+        if let Some(peer) = self.peers.get_mut(&route.subscriber) {
+            peer.remove_route(&route.local_track_id, route.sender);
+            self.offers_wanted = true;
+        }
+    }
+
+    fn close_source(&mut self, source_id: SourceId) {
+        let Some(source) = self.sources.remove(&source_id) else { return };
+        for rid in source.routes {
+            self.remove_route(rid);
+        }
+        if let Some(peer) = self.peers.get_mut(&source.publisher) {
+            peer.sources.retain(|_, s| *s != source_id);
+        }
+        self.events.push_back(MediaEvent::SourceClosed { source: source_id, publisher: source.publisher });
+    }
+
+    /// Closes a peer and everything hanging off it. Idempotent.
+    fn close_peer(&mut self, now: Instant, id: PeerId) {
+        let Some(peer) = self.peers.get(&id) else { return };
+        let sources: Vec<SourceId> = peer.sources.values().copied().collect();
+        let routes: Vec<RouteId> = peer.routes.values().copied().collect();
+        for s in sources {
+            self.close_source(s);
+        }
+        for r in routes {
+            self.remove_route(r);
+        }
+        self.demux.evict(id);
+        if let Some(mut peer) = self.peers.remove(&id) {
+            peer.close(&mut self.transmits);
+        }
+        self.dirty.retain(|p| *p != id);
+        debug!(peer = %id, ?now, "peer closed");
+    }
+
+    fn create_pending_offers(&mut self, now: Instant) {
+        self.offers_wanted = false;
+        let ready: Vec<PeerId> = self.peers.iter().filter(|(_, p)| p.wants_offer()).map(|(id, _)| *id).collect();
+        for id in ready {
+            let Some(peer) = self.peers.get_mut(&id) else { continue };
+            match peer.make_offer(now) {
+                Ok(sdp) => {
+                    for rid in peer.routes.values() {
+                        if let Some(route) = self.routes.get_mut(rid) {
+                            route.mark_offered();
+                        }
+                    }
+                    self.events.push_back(MediaEvent::LocalDescription { peer: id, kind: SdpKind::Offer, sdp });
+                    self.mark_dirty(id);
+                }
+                Err(e) => self.fail_negotiation(id, e),
+            }
+        }
+    }
+
+
+    /// Drains one PC and handles what it produced.
+    fn drain_peer(&mut self, now: Instant, id: PeerId) {
+        let mut events = std::mem::take(&mut self.scratch_events);
+        let mut reads = std::mem::take(&mut self.scratch_reads);
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        peer.drain(&mut events, &mut reads, &mut self.transmits);
+        for ev in events.drain(..) {
+            self.handle_pc_event(now, id, ev);
+        }
+        for msg in reads.drain(..) {
+            self.handle_pc_read(now, id, msg);
+        }
+        self.scratch_events = events;
+        self.scratch_reads = reads;
+    }
+
+    fn handle_pc_event(&mut self, now: Instant, id: PeerId, ev: RTCPeerConnectionEvent) {
+        match ev {
+            RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                debug!(peer = %id, %state, "connection state");
+                match state {
+                    RTCPeerConnectionState::Connected => self.on_connected(now, id),
+                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed if self.peers.contains_key(&id) => {
+                        info!(peer = %id, %state, "peer failed");
+                        self.close_peer(now, id);
+                        self.events.push_back(MediaEvent::PeerFailed { peer: id });
+                    }
+                    _ => {}
+                }
+            }
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => self.on_track_open(id, init),
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnClose(track_id)) => {
+                if let Some(source) = self.peers.get(&id).and_then(|p| p.sources.get(&track_id)).copied() {
+                    self.close_source(source);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_connected(&mut self, now: Instant, id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        peer.connected = true;
+        let remote = peer.remote;
+        let answered: Vec<SourceId> =
+            peer.routes.values().filter_map(|rid| self.routes.get(rid)).filter(|r| r.is_answered()).map(|r| r.source).collect();
+        self.events.push_back(MediaEvent::PeerConnected { peer: id, remote });
+        for source in answered {
+            self.request_keyframe(now, source);
+        }
+    }
+
+    fn on_track_open(&mut self, id: PeerId, init: RTCTrackEventInit) {
+        let Some(peer) = self.peers.get_mut(&id).filter(|p| p.role == PeerRole::Publisher) else { return };
+        if let Some(source) = peer.sources.get(&init.track_id).and_then(|s| self.sources.get_mut(s)) {
+            // Another simulcast layer of a track we already forward: kept, not forwarded yet.
+            source.add_layer(Layer { rid: init.rid.clone(), ssrc: init.ssrc });
+            debug!(peer = %id, track = %init.track_id, rid = ?init.rid, layers = source.layers().len(), "extra layer not forwarded");
+            return;
+        }
+        let Some(options) = peer.opened_source(id, &init, AUDIO_LEVEL_URI) else {
+            warn!(peer = %id, ssrc = init.ssrc, "track without codec");
+            return;
+        };
+        let source_id = SourceId(self.next_id);
+        self.next_id += 1;
+        peer.sources.insert(init.track_id.clone(), source_id);
+        let mime_type = options.codec.mime_type.clone();
+        info!(peer = %id, source = %source_id, track = %init.track_id, mime = %mime_type, "source opened");
+        let (remote_track_id, kind) = (init.track_id, options.kind);
+        self.events.push_back(MediaEvent::SourceOpened { source: source_id, publisher: id, remote_track_id, kind, mime_type });
+        self.sources.insert(source_id, Source::new(options));
+    }
+
+    fn handle_pc_read(&mut self, now: Instant, id: PeerId, msg: RTCMessage) {
+        match msg {
+            RTCMessage::RtpPacket(track_id, packet) => {
+                if let Some(source) = self.peers.get(&id).and_then(|p| p.sources.get(&track_id)).copied() {
+                    self.forward(now, source, packet);
+                }
+            }
+            RTCMessage::RtcpPacket(track_id, packets) => {
+                for rr in packets.iter().filter_map(|p| p.as_any().downcast_ref::<ReceiverReport>()) {
+                    self.on_receiver_report(now, id, rr);
+                }
+                for nack in packets.iter().filter_map(|p| p.as_any().downcast_ref::<TransportLayerNack>()) {
+                    self.on_nack(id, nack);
+                }
+                let route = self.peers.get(&id).and_then(|p| p.routes.get(&track_id)).and_then(|r| self.routes.get_mut(r));
+                if let Some(route) = route.and_then(|r| r.count_keyframe_requests(&packets).then_some(r)) {
+                    let source = route.source;
+                    MediaCounters::add(&self.counters.keyframe_requests_received, 1);
+                    self.request_keyframe(now, source);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The route of subscriber `peer` whose leg has SSRC `ssrc`.
+    fn route_by_out_ssrc(&self, peer: &Peer, ssrc: u32) -> Option<RouteId> {
+        peer.routes.values().copied().find(|r| self.routes.get(r).is_some_and(|r| r.out_ssrc == ssrc))
+    }
+
+    /// Keeps the subscriber's latest reception report on each of its routes.
+    fn on_receiver_report(&mut self, now: Instant, id: PeerId, rr: &ReceiverReport) {
+        let arrival = self.ntp(now);
+        let Some(peer) = self.peers.get(&id) else { return };
+        for block in &rr.reports {
+            if let Some(route) = self.route_by_out_ssrc(peer, block.ssrc).and_then(|r| self.routes.get_mut(&r)) {
+                route.on_reception_report(ReceptionSummary::from_block(block, arrival));
+            }
+        }
+    }
+
+
+    /// Sends one RTP packet of `source_id` to every ready route: the per-packet path.
+    fn forward(&mut self, now: Instant, source_id: SourceId, mut packet: rtc::rtp::Packet) {
+        MediaCounters::add(&self.counters.packets_received, 1);
+        let Some(source) = self.sources.get_mut(&source_id) else { return };
+        let keyframe = match source.ingest(&mut packet) {
+            Ingest::OtherLayer => return,
+            Ingest::Muted => return MediaCounters::add(&self.counters.dropped_muted, 1),
+            Ingest::Forward { keyframe } => keyframe,
+        };
+        let legs = Legs { routes: &mut self.routes, peers: &mut self.peers, transmits: &mut self.transmits };
+        self.fanout.forward(now, &source.routes, &packet, keyframe, legs, &self.counters);
+    }
+
+    /// A subscriber lost packets of a leg: sends again those the source's history still has.
+    fn on_nack(&mut self, id: PeerId, nack: &TransportLayerNack) {
+        let Some(rid) = self.peers.get(&id).and_then(|peer| self.route_by_out_ssrc(peer, nack.media_ssrc)) else { return };
+        let (Some(peer), Some(route)) = (self.peers.get_mut(&id), self.routes.get_mut(&rid)) else { return };
+        route.count_nack();
+        let Some(source) = self.sources.get(&route.source) else { return };
+        self.fanout.retransmit((peer, route), nack, source.history(), &mut self.transmits, &self.counters);
+    }
+
+    /// Writes an RTCP sender report on every leg that forwarded media and is due one (about
+    /// every second): for the browser's audio/video sync and for the round-trip time its
+    /// receiver reports let us compute.
+    fn send_sender_reports(&mut self, now: Instant) {
+        let ntp = self.ntp(now);
+        let mut written = Vec::new();
+        for route in self.routes.values_mut().filter(|r| r.sender_report_due(now)) {
+            let Some(peer) = self.peers.get_mut(&route.subscriber).filter(|p| p.connected) else { continue };
+            let Some(report) = route.sender_report(now, ntp, rand::random::<f64>()) else { continue };
+            if peer.write_sender_report(now, route.sender, report) {
+                written.push(route.subscriber);
+            }
+        }
+        for id in written {
+            self.mark_dirty(id);
+        }
+    }
+
+
+    /// Asks the publisher of `source_id` for a keyframe, at most once per throttle interval.
+    fn request_keyframe(&mut self, now: Instant, source_id: SourceId) {
+        let Some(source) = self.sources.get_mut(&source_id) else { return };
+        let Some(pli) = source.keyframe_request(now, self.config.keyframe_request_interval) else { return };
+        let (publisher, receiver) = (source.publisher, source.receiver);
+        let Some(peer) = self.peers.get_mut(&publisher) else { return };
+        if peer.send_pli(now, receiver, pli) {
+            MediaCounters::add(&self.counters.plis_sent, 1);
+        }
+        self.mark_dirty(publisher);
+    }
+
+    /// Routes still waiting for a keyframe ask again, so a lost PLI or keyframe does not leave a
+    /// subscriber black.
+    fn retry_keyframes(&mut self, now: Instant) {
+        let waiting: Vec<SourceId> = self
+            .routes
+            .values()
+            .filter(|r| r.waits_for_keyframe())
+            .filter(|r| self.peers.get(&r.subscriber).is_some_and(|p| p.connected))
+            .map(|r| r.source)
+            .collect();
+        for source in waiting {
+            let retry = self.config.keyframe_retry_interval;
+            if self.sources.get(&source).is_some_and(|s| s.keyframe_retry_due(now, retry)) {
+                self.request_keyframe(now, source);
+            }
+        }
+    }
+
+    fn set_source_muted(&mut self, now: Instant, source_id: SourceId, muted: bool) {
+        let Some(source) = self.sources.get_mut(&source_id) else { return };
+        if !source.set_muted(muted) || muted {
+            return;
+        }
+        for rid in &source.routes {
+            if let Some(route) = self.routes.get_mut(rid) {
+                route.restart(now);
+            }
+        }
+        self.request_keyframe(now, source_id);
+    }
+
+    fn set_subscriber_paused(&mut self, now: Instant, subscriber: PeerId, paused: bool) {
+        let Some(peer) = self.peers.get_mut(&subscriber).filter(|p| p.role == PeerRole::Subscriber) else { return };
+        if !peer.set_paused(paused) || paused {
+            return;
+        }
+        let mut sources = Vec::with_capacity(peer.routes.len());
+        for rid in peer.routes.values() {
+            let Some(route) = self.routes.get_mut(rid).filter(|r| self.sources.contains_key(&r.source)) else { continue };
+            route.restart(now);
+            sources.push(route.source);
+        }
+        for source in sources {
+            self.request_keyframe(now, source);
+        }
+    }
+
+    /// Queues the mean audio level of every source that sent some since the last report.
+    fn report_audio_levels(&mut self) {
+        let levels = crate::sample::audio_levels(&mut self.sources);
+        if !levels.is_empty() {
+            self.events.push_back(MediaEvent::AudioLevels { levels });
+        }
+    }
+}
