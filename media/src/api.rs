@@ -122,6 +122,20 @@ pub enum MediaCommand {
         /// Withhold everything.
         paused: bool,
     },
+    /// What a subscriber shows of one source (adaptive stream): nothing while hidden; otherwise
+    /// no layer larger than `size` needs and none above `max_layer` (0 = the lowest).
+    SetSubscription {
+        /// A subscriber peer.
+        subscriber: PeerId,
+        /// A source it subscribes to.
+        source: SourceId,
+        /// The video is shown at all.
+        visible: bool,
+        /// Width × height it is shown at, in pixels, if known.
+        size: Option<(u16, u16)>,
+        /// The highest spatial layer wanted, if capped.
+        max_layer: Option<u8>,
+    },
     /// Close a peer: its sources and routes go with it; nothing is reported back but
     /// [`MediaEvent::SourceClosed`] for its sources.
     ClosePeer {

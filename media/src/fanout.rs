@@ -43,8 +43,8 @@ impl Fanout {
     }
 
     /// Sends `packet` (extensions stripped; `keyframe`: it starts one) to each of `route_ids`
-    /// that is ready: its subscriber not paused and connected, its answer applied, (video)
-    /// started at a keyframe.
+    /// that is ready and takes its layer: its subscriber not paused and connected, its answer
+    /// applied, (video) started at a keyframe and showing it.
     pub(crate) fn forward(
         &mut self,
         now: Instant,
@@ -61,19 +61,24 @@ impl Fanout {
                 MediaCounters::add(&counters.dropped_muted, 1);
                 continue;
             }
-            let numbers = match route.numbers(&packet.header, peer.connected, keyframe) {
+            let numbers = match route.numbers(now, packet, peer.connected, keyframe) {
                 Ok(n) => n,
                 Err(why) => {
-                    MediaCounters::add(withheld_counter(counters, why), 1);
+                    if let Some(counter) = withheld_counter(counters, why) {
+                        MediaCounters::add(counter, 1);
+                    }
                     continue;
                 }
             };
             let out = route.copy(packet, numbers);
-            match peer.send_rtp(legs.transmits, &mut self.scratch, &out) {
+            match peer.send_rtp(legs.transmits, &mut self.scratch, &out, numbers.vp8) {
                 Ok(()) => {
                     MediaCounters::add(&counters.packets_forwarded, 1);
                     MediaCounters::add(&counters.bytes_forwarded, out.payload.len() as u64);
                     route.on_sent(now, &out);
+                    if numbers.switched {
+                        MediaCounters::add(&counters.layer_switches, 1);
+                    }
                 }
                 Err(SendError::NotReady) => MediaCounters::add(&counters.dropped_not_ready, 1),
                 Err(SendError::Failed(e)) => {
@@ -95,19 +100,21 @@ impl Fanout {
         counters: &MediaCounters,
     ) {
         for out_seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
-            let Some(out) = route.retransmission(out_seq, history) else { continue };
-            if peer.send_rtp(transmits, &mut self.scratch, &out).is_ok() {
+            let Some((out, vp8)) = route.retransmission(out_seq, history) else { continue };
+            if peer.send_rtp(transmits, &mut self.scratch, &out, vp8).is_ok() {
                 MediaCounters::add(&counters.packets_retransmitted, 1);
             }
         }
     }
 }
 
-/// The drop counter of a reason.
-fn withheld_counter(counters: &MediaCounters, why: Withheld) -> &std::sync::atomic::AtomicU64 {
+/// The drop counter of a reason (none for a layer the route does not take).
+fn withheld_counter(counters: &MediaCounters, why: Withheld) -> Option<&std::sync::atomic::AtomicU64> {
     match why {
-        Withheld::NotReady => &counters.dropped_not_ready,
-        Withheld::KeyframeWait => &counters.dropped_keyframe_wait,
-        Withheld::Stale => &counters.dropped_stale,
+        Withheld::NotReady => Some(&counters.dropped_not_ready),
+        Withheld::KeyframeWait => Some(&counters.dropped_keyframe_wait),
+        Withheld::Stale => Some(&counters.dropped_stale),
+        Withheld::Hidden => Some(&counters.dropped_hidden),
+        Withheld::OtherLayer => None,
     }
 }

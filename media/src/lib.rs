@@ -6,15 +6,18 @@
 //! the UDP socket.
 #![warn(missing_docs)]
 
+mod adapt;
 mod api;
 mod audio_level;
 mod config;
 mod demux;
 mod fanout;
+mod feedback;
 mod history;
 mod ids;
 pub mod interceptor;
 pub mod keyframe;
+mod layer_select;
 mod pc_builder;
 mod peer;
 mod reception;
@@ -28,6 +31,7 @@ mod source;
 mod stats;
 mod transmit;
 mod udp_batch;
+mod vp8;
 
 pub use api::{AudioLevel, MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind};
 pub use config::MediaConfig;

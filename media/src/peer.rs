@@ -12,6 +12,7 @@ use crate::ids::{PeerId, RouteId, SourceId};
 use crate::source::{Layer, SourceOptions};
 use crate::stats::TrackStats;
 use crate::transmit::Transmit;
+use crate::vp8::Vp8Rewrite;
 use bytes::BytesMut;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEventInit};
@@ -265,7 +266,8 @@ impl Peer {
         self.pc.add_remote_candidate(init).map_err(|e| format!("invalid ICE candidate: {e}"))
     }
 
-    /// The direct send path: serialises `packet` into `scratch`, encrypts it with this PC's
+    /// The direct send path: serialises `packet` into `scratch`, applies the leg's VP8
+    /// picture-id rewrite `vp8` to the serialised payload, encrypts it with this PC's
     /// outbound SRTP context and queues the datagram for the selected candidate pair. Forwarded
     /// RTP skips `rtc`'s write pipeline (vendor/rtc/PATCHES.md), so nothing needs draining.
     pub(crate) fn send_rtp(
@@ -273,10 +275,16 @@ impl Peer {
         transmits: &mut VecDeque<Transmit>,
         scratch: &mut Vec<u8>,
         packet: &rtc::rtp::Packet,
+        vp8: Vp8Rewrite,
     ) -> Result<(), SendError> {
         let to = self.send_to.or(self.remote).ok_or(SendError::NotReady)?;
         scratch.resize(packet.marshal_size(), 0);
         let n = packet.marshal_to(scratch).map_err(SendError::Failed)?;
+        if !vp8.is_identity() {
+            if let Some(payload) = scratch.get_mut(packet.header.marshal_size()..n) {
+                vp8.apply(payload);
+            }
+        }
         let payload = self
             .pc
             .encrypt_rtp_for_forwarding(&scratch[..n], &packet.header)

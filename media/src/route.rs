@@ -10,9 +10,12 @@
 use crate::api::MediaKind;
 use crate::history::History;
 use crate::ids::{PeerId, SourceId};
+use crate::layer_select::{LayerSelection, Skip, Take};
 use crate::reception::ReceptionSummary;
 use crate::rewrite::RtpMunger;
+use crate::source::LayerWant;
 use crate::stats::TrackStats;
+use crate::vp8::{Vp8Continuity, Vp8Rewrite};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::sender_report::SenderReport;
@@ -39,6 +42,10 @@ pub(crate) struct RouteOptions {
     pub(crate) kind: MediaKind,
     /// Clock rate of the source's codec (timestamps in sender reports and after pauses).
     pub(crate) clock_rate: u32,
+    /// SSRC of the source layer to forward first.
+    pub(crate) layer: u32,
+    /// The codec is VP8: its picture ids are kept continuous across layer switches.
+    pub(crate) vp8: bool,
 }
 
 /// Why a packet was not forwarded on a leg; each is counted by the shard.
@@ -46,8 +53,12 @@ pub(crate) struct RouteOptions {
 pub(crate) enum Withheld {
     /// Subscriber not connected, or the answer covering the leg not applied yet.
     NotReady,
-    /// A video leg waiting for a keyframe to start (or restart) on.
+    /// A video leg waiting for a keyframe to start (or restart, or switch layer) on.
     KeyframeWait,
+    /// A layer of the source this leg does not forward (not counted: simulcast's normal case).
+    OtherLayer,
+    /// The subscriber does not show the video (adaptive stream).
+    Hidden,
     /// The packet predates the leg's current mapping (a late retransmission).
     Stale,
 }
@@ -61,40 +72,27 @@ pub(crate) struct LegNumbers {
     pub(crate) seq: u16,
     /// Outgoing RTP timestamp.
     pub(crate) ts: u32,
+    /// VP8 picture-id rewriting, applied to the serialised copy.
+    pub(crate) vp8: Vp8Rewrite,
+    /// The packet starts another layer than the leg forwarded before.
+    pub(crate) switched: bool,
 }
 
-/// When a leg may carry media: offered, answered (its payload type known), and for video
-/// started at a keyframe.
+/// When a leg may carry media: offered and answered (its payload type known).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Readiness {
     /// Included in the offer now outstanding (or an earlier one).
     offered: bool,
     /// The answer covering this leg has been applied.
     answered: bool,
-    /// Video: nothing is forwarded until a keyframe starts the stream.
-    waiting_keyframe: bool,
     /// Negotiated payload type on this leg; known once the answer is applied.
     out_pt: Option<u8>,
 }
 
 impl Readiness {
-    fn new(kind: MediaKind) -> Self {
-        Self { offered: false, answered: false, waiting_keyframe: kind == MediaKind::Video, out_pt: None }
-    }
-
-    /// The payload type to forward a packet with, or why not. A keyframe opens the gate of a
-    /// waiting video leg.
-    fn admit(&mut self, connected: bool, keyframe: bool) -> Result<u8, Withheld> {
-        let Some(pt) = self.out_pt.filter(|_| self.answered && connected) else {
-            return Err(Withheld::NotReady);
-        };
-        if self.waiting_keyframe {
-            if !keyframe {
-                return Err(Withheld::KeyframeWait);
-            }
-            self.waiting_keyframe = false;
-        }
-        Ok(pt)
+    /// The payload type to forward a packet with, or why not.
+    fn admit(&self, connected: bool) -> Result<u8, Withheld> {
+        self.out_pt.filter(|_| self.answered && connected).ok_or(Withheld::NotReady)
     }
 }
 
@@ -131,10 +129,17 @@ pub(crate) struct Route {
     pub(crate) sender: RTCRtpSenderId,
     pub(crate) local_track_id: String,
     pub(crate) out_ssrc: u32,
-    kind: MediaKind,
     clock_rate: u32,
     readiness: Readiness,
+    /// Which layer is forwarded, and the keyframe gate.
+    layers: LayerSelection,
+    /// The subscriber hides the video.
+    hidden: bool,
+    /// What the subscriber wants of the source's layers (the shard picks the target from it).
+    pub(crate) want: LayerWant,
     munger: RtpMunger,
+    /// VP8 sources: picture ids continuous across layer switches.
+    vp8: Option<Vp8Continuity>,
     counters: LegCounters,
     sender_reports: SenderReportClock,
     /// The subscriber's latest RTCP reception report for this leg.
@@ -150,10 +155,13 @@ impl Route {
             sender: o.sender,
             local_track_id: o.local_track_id,
             out_ssrc: o.out_ssrc,
-            kind: o.kind,
             clock_rate: o.clock_rate,
-            readiness: Readiness::new(o.kind),
+            readiness: Readiness { offered: false, answered: false, out_pt: None },
+            layers: LayerSelection::new(o.layer, o.kind == MediaKind::Video),
+            hidden: false,
+            want: LayerWant::TOP,
             munger: RtpMunger::new(),
+            vp8: o.vp8.then(Vp8Continuity::default),
             counters: LegCounters::default(),
             sender_reports: SenderReportClock::default(),
             last_report: None,
@@ -181,30 +189,87 @@ impl Route {
         self.readiness.answered
     }
 
-    /// Answered video leg still waiting for its first keyframe.
-    pub(crate) fn waits_for_keyframe(&self) -> bool {
-        self.readiness.answered && self.readiness.waiting_keyframe
+    /// The source layer whose keyframe this answered, shown leg waits for (to start, restart
+    /// or switch), if any.
+    pub(crate) fn awaited_keyframe(&self) -> Option<u32> {
+        self.layers.awaited().filter(|_| self.readiness.answered && !self.hidden)
     }
 
-    /// The numbers this leg gives `header`'s packet (payload type, sequence number, timestamp),
-    /// or why the packet is withheld. `connected`: the subscriber PC is; `keyframe`: the packet
-    /// starts one. Separate from [`Route::copy`] so that a withheld packet is never cloned.
-    pub(crate) fn numbers(&mut self, header: &rtc::rtp::Header, connected: bool, keyframe: bool) -> Result<LegNumbers, Withheld> {
-        let pt = self.readiness.admit(connected, keyframe)?;
+    /// The source layer a keyframe request from the subscriber concerns.
+    pub(crate) fn shown_layer(&self) -> u32 {
+        self.layers.shown()
+    }
+
+    /// The source layer forwarded now, and the one heading for.
+    pub(crate) fn layer(&self) -> (Option<u32>, u32) {
+        (self.layers.current(), self.layers.target())
+    }
+
+    /// Heads for source layer `ssrc` (switching at its next keyframe); whether that changed.
+    pub(crate) fn set_target_layer(&mut self, ssrc: u32) -> bool {
+        self.layers.set_target(ssrc)
+    }
+
+    /// Shows or hides the video; whether that changed anything. Showing it again restarts the
+    /// leg like the end of a pause.
+    pub(crate) fn set_hidden(&mut self, now: Instant, hidden: bool) -> bool {
+        if std::mem::replace(&mut self.hidden, hidden) == hidden {
+            return false;
+        }
+        if !hidden {
+            self.restart(now);
+        }
+        true
+    }
+
+    /// The numbers this leg gives `packet` arriving at `now` (payload type, sequence number,
+    /// timestamp, VP8 rewrite), or why it is withheld. `connected`: the subscriber PC is;
+    /// `keyframe`: the packet starts one. Separate from [`Route::copy`] so that a withheld
+    /// packet is never cloned.
+    pub(crate) fn numbers(&mut self, now: Instant, packet: &Packet, connected: bool, keyframe: bool) -> Result<LegNumbers, Withheld> {
+        let pt = self.readiness.admit(connected)?;
+        if self.hidden {
+            return Err(Withheld::Hidden);
+        }
+        let header = &packet.header;
+        let switched = self.layers.admit(header.ssrc, keyframe);
+        match switched {
+            Ok(Take::Same) => {}
+            Ok(Take::Switched) => {
+                self.munger.resync(self.ticks_since_last(now));
+                if let Some(vp8) = &mut self.vp8 {
+                    vp8.rebase();
+                }
+            }
+            Err(Skip::KeyframeWait) => return Err(Withheld::KeyframeWait),
+            Err(Skip::OtherLayer) => return Err(Withheld::OtherLayer),
+        }
         let (seq, ts) = self.munger.rewrite(header.sequence_number, header.timestamp).ok_or(Withheld::Stale)?;
-        Ok(LegNumbers { pt, seq, ts })
+        let vp8 = self.vp8.as_mut().map(|v| v.rewrite(&packet.payload)).unwrap_or_default();
+        Ok(LegNumbers { pt, seq, ts, vp8, switched: switched == Ok(Take::Switched) })
     }
 
-    /// This leg's copy of `packet`: its SSRC and the numbers [`Route::numbers`] gave.
+    /// This leg's copy of `packet`: its SSRC and the numbers [`Route::numbers`] gave (the VP8
+    /// rewrite is applied to the serialised copy, see [`LegNumbers::vp8`]).
     pub(crate) fn copy(&self, packet: &Packet, n: LegNumbers) -> Packet {
         copy(packet, self.out_ssrc, n.pt, (n.seq, n.ts))
     }
 
-    /// [`Route::numbers`] then [`Route::copy`].
+    /// [`Route::numbers`] then [`Route::copy`], with the VP8 rewrite applied to the payload.
     #[cfg(test)]
     fn leg_copy(&mut self, packet: &Packet, connected: bool, keyframe: bool) -> Result<Packet, Withheld> {
-        let n = self.numbers(&packet.header, connected, keyframe)?;
-        Ok(self.copy(packet, n))
+        let n = self.numbers(Instant::now(), packet, connected, keyframe)?;
+        let mut out = self.copy(packet, n);
+        let mut payload = out.payload.to_vec();
+        n.vp8.apply(&mut payload);
+        out.payload = payload.into();
+        Ok(out)
+    }
+
+    /// Codec clock ticks since the last packet went out (at least 1).
+    fn ticks_since_last(&self, now: Instant) -> u32 {
+        let gap = self.sender_reports.last_forwarded.map(|t| now.saturating_duration_since(t)).unwrap_or_default();
+        ((gap.as_secs_f64() * f64::from(self.clock_rate)) as u32).max(1)
     }
 
     /// `out` (made by [`Route::copy`]) went out at `now`.
@@ -215,23 +280,23 @@ impl Route {
         self.sender_reports.last_out_ts = out.header.timestamp;
     }
 
-    /// The copy to send again for the subscriber's NACK of `out_seq`, if the source's history
-    /// still has the packet and it was forwarded under the current mapping.
-    pub(crate) fn retransmission(&self, out_seq: u16, history: &History) -> Option<Packet> {
+    /// The copy to send again for the subscriber's NACK of `out_seq`, and its VP8 rewrite, if
+    /// `history` (the current layer's) still has the packet and it was forwarded under the
+    /// current mapping.
+    pub(crate) fn retransmission(&self, out_seq: u16, history: &History) -> Option<(Packet, Vp8Rewrite)> {
         let pt = self.readiness.out_pt?;
         let in_seq = self.munger.incoming_seq(out_seq);
         let original = history.get(in_seq)?;
         let numbers = self.munger.forwarded_as(in_seq, original.header.timestamp)?;
-        Some(copy(original, self.out_ssrc, pt, numbers))
+        let vp8 = self.vp8.map(|v| v.current()).unwrap_or_default();
+        Some((copy(original, self.out_ssrc, pt, numbers), vp8))
     }
 
     /// After a pause or mute: continue numbering where it stopped, timestamps advanced by the
     /// pause, and (video) wait for a keyframe.
     pub(crate) fn restart(&mut self, now: Instant) {
-        let paused_for = self.sender_reports.last_forwarded.map(|t| now.saturating_duration_since(t)).unwrap_or_default();
-        let ticks = (paused_for.as_secs_f64() * f64::from(self.clock_rate)) as u32;
-        self.munger.resync(ticks);
-        self.readiness.waiting_keyframe = self.kind == MediaKind::Video;
+        self.munger.resync(self.ticks_since_last(now));
+        self.layers.restart();
     }
 
     /// Counts one NACK packet about this leg.
@@ -331,6 +396,8 @@ mod tests {
             out_ssrc: 4242,
             kind,
             clock_rate: if kind == MediaKind::Video { 90_000 } else { 48_000 },
+            layer: 1000,
+            vp8: kind == MediaKind::Video,
         })
     }
 
@@ -358,12 +425,12 @@ mod tests {
         r.mark_offered();
         assert!(r.on_answer(|| Some(96)));
         assert!(!r.on_answer(|| panic!("looked up once")), "answered once");
-        assert!(r.waits_for_keyframe());
+        assert_eq!(r.awaited_keyframe(), Some(1000));
         assert_eq!(r.leg_copy(&packet(1, 0, 10), false, true).err(), Some(Withheld::NotReady), "not connected");
         assert_eq!(r.leg_copy(&packet(1, 0, 10), true, false).err(), Some(Withheld::KeyframeWait));
         let out = r.leg_copy(&packet(2, 0, 10), true, true).unwrap();
         assert_eq!((out.header.ssrc, out.header.payload_type), (4242, 96), "the leg's SSRC and PT");
-        assert!(!r.waits_for_keyframe());
+        assert_eq!(r.awaited_keyframe(), None);
         assert!(r.leg_copy(&packet(3, 0, 10), true, false).is_ok(), "delta frames flow after the keyframe");
         let mut audio = ready(MediaKind::Audio);
         assert!(audio.leg_copy(&packet(1, 0, 10), true, false).is_ok(), "audio needs no keyframe");
@@ -451,10 +518,62 @@ mod tests {
         history.push(&p);
         let first = r.leg_copy(&p, true, true).unwrap();
         assert_eq!(first.header.sequence_number, 104, "continues after the restart");
-        let again = r.retransmission(104, &history).expect("in the history, current mapping");
+        let (again, _) = r.retransmission(104, &history).expect("in the history, current mapping");
         assert_eq!((again.header.sequence_number, again.header.timestamp), (104, first.header.timestamp));
         assert_eq!(again.header.ssrc, 4242);
         assert!(r.retransmission(102, &history).is_none(), "forwarded under the old mapping");
         assert!(r.retransmission(105, &history).is_none(), "never forwarded");
+    }
+
+    /// A VP8 packet of layer `ssrc` with a 15-bit picture id.
+    fn vp8(ssrc: u16, seq: u16, ts: u32, pid: u16) -> Packet {
+        let mut p = packet(seq, ts, 0);
+        p.header.ssrc = u32::from(ssrc);
+        p.payload = Bytes::from(vec![0x90, 0x80, 0x80 | (pid >> 8) as u8, pid as u8, 0x00]);
+        p
+    }
+
+    fn out(p: &Packet) -> (u16, u32, u16) {
+        let pid = (u16::from(p.payload[2] & 0x7f) << 8) | u16::from(p.payload[3]);
+        (p.header.sequence_number, p.header.timestamp, pid)
+    }
+
+    #[test]
+    fn a_layer_switch_is_one_continuous_stream_for_the_receiver() {
+        let mut r = ready(MediaKind::Video);
+        let t0 = Instant::now();
+        let first = r.leg_copy(&vp8(1000, 10, 9_000, 50), true, true).unwrap();
+        r.on_sent(t0, &first);
+        assert_eq!(out(&first), (10, 9_000, 50));
+        let next = r.leg_copy(&vp8(1000, 11, 12_000, 51), true, false).unwrap();
+        r.on_sent(t0, &next);
+        assert!(r.set_target_layer(3000));
+        assert_eq!(r.awaited_keyframe(), Some(3000), "the target layer's keyframe is asked for");
+        assert_eq!(r.leg_copy(&vp8(3000, 40_000, 777_000, 9_000), true, false).err(), Some(Withheld::KeyframeWait));
+        assert!(r.leg_copy(&vp8(1000, 12, 15_000, 52), true, false).is_ok(), "the old layer flows until then");
+        // the target's keyframe, 33 ms after the last packet: everything continues
+        let switched = r.leg_copy(&vp8(3000, 40_001, 780_000, 9_001), true, true);
+        let switched = switched.unwrap();
+        assert_eq!(out(&switched).0, 13, "sequence continues");
+        assert_eq!(out(&switched).2, 53, "picture id continues");
+        assert!(out(&switched).1 > 15_000 - 3_000, "timestamp moves on: {}", out(&switched).1);
+        r.on_sent(t0, &switched);
+        assert_eq!(out(&r.leg_copy(&vp8(3000, 40_002, 783_000, 9_002), true, false).unwrap()), (14, out(&switched).1 + 3_000, 54));
+        assert_eq!(r.leg_copy(&vp8(1000, 13, 18_000, 53), true, false).err(), Some(Withheld::OtherLayer));
+        assert_eq!((r.layer(), r.awaited_keyframe()), ((Some(3000), 3000), None));
+    }
+
+    #[test]
+    fn a_hidden_leg_sends_nothing_and_restarts_at_a_keyframe() {
+        let mut r = ready(MediaKind::Video);
+        let now = Instant::now();
+        r.leg_copy(&vp8(1000, 1, 0, 1), true, true).unwrap();
+        assert!(r.set_hidden(now, true));
+        assert!(!r.set_hidden(now, true));
+        assert_eq!(r.leg_copy(&vp8(1000, 2, 0, 2), true, true).err(), Some(Withheld::Hidden));
+        assert_eq!(r.awaited_keyframe(), None, "no keyframe asked for a hidden tile");
+        assert!(r.set_hidden(now, false));
+        assert_eq!(r.leg_copy(&vp8(1000, 3, 0, 3), true, false).err(), Some(Withheld::KeyframeWait));
+        assert_eq!(out(&r.leg_copy(&vp8(1000, 4, 0, 4), true, true).unwrap()).0, 2, "numbering continues");
     }
 }

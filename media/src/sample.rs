@@ -44,7 +44,15 @@ fn peer_stats(
     }
     let mut outbound: HashMap<SourceId, TrackStats> = HashMap::new();
     for route in peer.routes.values().filter_map(|rid| routes.get(rid)) {
-        let Some(t) = route.outbound_stats() else { continue };
+        let Some(mut t) = route.outbound_stats() else { continue };
+        if let Some(src) = sources.get(&route.source) {
+            let (current, target) = route.layer();
+            t.frame_size = current.and_then(|l| src.layer_size(l));
+            if src.layers().nth(1).is_some() {
+                t.layer = current.and_then(|l| src.rank_of(l));
+                t.target_layer = src.rank_of(target);
+            }
+        }
         // The leg's RTT from the subscriber's receiver reports stands for the peer's.
         rtt = t.rtt_s.or(rtt);
         outbound.insert(route.source, t);

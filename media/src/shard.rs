@@ -18,10 +18,10 @@ use crate::demux::Demux;
 use crate::ids::{PeerId, RouteId, SourceId};
 use crate::pc_builder::{build_pc, ice_credentials, AUDIO_LEVEL_URI};
 use crate::fanout::{Fanout, Legs};
+use crate::feedback;
 use crate::peer::{LegTrack, Peer};
-use crate::reception::ReceptionSummary;
 use crate::route::{Route, RouteOptions};
-use crate::source::{Ingest, Layer, Source};
+use crate::source::{Ingest, Layer, LayerWant, Source};
 use crate::stats::{MediaCounters, PeerStats, ShardSnapshot};
 use crate::transmit::Transmit;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
@@ -147,6 +147,7 @@ impl Shard {
             self.mark_dirty(id);
         }
         if self.next_housekeeping.is_some_and(|t| t <= now) {
+            self.retarget_layers(now);
             self.retry_keyframes(now);
             self.report_audio_levels();
             self.send_sender_reports(now);
@@ -168,12 +169,16 @@ impl Shard {
                 }
             }
             MediaCommand::Subscribe { subscriber, source, stream_id, track_id } => {
-                self.subscribe(subscriber, source, stream_id, track_id)
+                self.subscribe(now, subscriber, source, stream_id, track_id)
             }
             MediaCommand::Unsubscribe { subscriber, source } => self.unsubscribe(subscriber, source),
             MediaCommand::SetSourceMuted { source, muted } => self.set_source_muted(now, source, muted),
             MediaCommand::SetSubscriberPaused { subscriber, paused } => {
                 self.set_subscriber_paused(now, subscriber, paused)
+            }
+            MediaCommand::SetSubscription { subscriber, source, visible, size, max_layer } => {
+                let want = LayerWant { max_rank: max_layer.unwrap_or(u8::MAX), size };
+                self.set_subscription(now, subscriber, source, visible, want)
             }
             MediaCommand::ClosePeer { peer } => self.close_peer(now, peer),
             // A requester that went away needs no answer.
@@ -220,7 +225,6 @@ impl Shard {
         self.wall_clock.get_or_insert_with(|| SystemInstant::now(now)).ntp(now)
     }
 
-
     fn add_peer(&mut self, now: Instant, id: PeerId, role: PeerRole) {
         if self.peers.contains_key(&id) {
             return self.fail_negotiation(id, "peer exists".into());
@@ -266,16 +270,14 @@ impl Shard {
             let mime = self.sources.get(&route.source).map(|s| s.codec.mime_type.as_str());
             let sender = route.sender;
             if route.on_answer(|| mime.and_then(|m| peer.negotiated_pt(sender, m))) && connected {
-                newly_answered.push(route.source);
+                newly_answered.push((route.source, route.shown_layer()));
             }
         }
-        for source in newly_answered {
-            self.request_keyframe(now, source);
-        }
+        self.request_keyframes(now, newly_answered);
         self.mark_dirty(id);
     }
 
-    fn subscribe(&mut self, sub: PeerId, source_id: SourceId, stream_id: String, track_id: String) {
+    fn subscribe(&mut self, now: Instant, sub: PeerId, source_id: SourceId, stream_id: String, track_id: String) {
         let Some(source) = self.sources.get(&source_id) else {
             return self.fail_negotiation(sub, format!("unknown {source_id}"));
         };
@@ -286,7 +288,8 @@ impl Shard {
             return;
         }
         let (kind, codec, out_ssrc) = (source.kind, source.codec.clone(), rand::random::<u32>());
-        let clock_rate = codec.clock_rate;
+        let (clock_rate, vp8) = (codec.clock_rate, codec.mime_type.eq_ignore_ascii_case("video/vp8"));
+        let layer = source.pick_layer(now, LayerWant::TOP).unwrap_or_else(|| source.media_ssrc());
         let rid = RouteId(self.next_id);
         let leg = LegTrack { stream_id, track_id: track_id.clone(), kind, codec, ssrc: out_ssrc };
         let sender = match peer.add_route(rid, leg) {
@@ -295,7 +298,8 @@ impl Shard {
         };
         self.next_id += 1;
         self.offers_wanted = true;
-        let options = RouteOptions { source: source_id, subscriber: sub, sender, local_track_id: track_id, out_ssrc, kind, clock_rate };
+        let options =
+            RouteOptions { source: source_id, subscriber: sub, sender, local_track_id: track_id, out_ssrc, kind, clock_rate, layer, vp8 };
         self.routes.insert(rid, Route::new(options));
         if let Some(source) = self.sources.get_mut(&source_id) {
             source.routes.push(rid);
@@ -371,7 +375,6 @@ impl Shard {
         }
     }
 
-
     /// Drains one PC and handles what it produced.
     fn drain_peer(&mut self, now: Instant, id: PeerId) {
         let mut events = std::mem::take(&mut self.scratch_events);
@@ -416,20 +419,19 @@ impl Shard {
         let Some(peer) = self.peers.get_mut(&id) else { return };
         peer.connected = true;
         let remote = peer.remote;
-        let answered: Vec<SourceId> =
-            peer.routes.values().filter_map(|rid| self.routes.get(rid)).filter(|r| r.is_answered()).map(|r| r.source).collect();
+        let answered = peer.routes.values().filter_map(|rid| self.routes.get(rid)).filter(|r| r.is_answered());
+        let answered: Vec<(SourceId, u32)> = answered.map(|r| (r.source, r.shown_layer())).collect();
         self.events.push_back(MediaEvent::PeerConnected { peer: id, remote });
-        for source in answered {
-            self.request_keyframe(now, source);
-        }
+        self.request_keyframes(now, answered);
     }
 
     fn on_track_open(&mut self, id: PeerId, init: RTCTrackEventInit) {
         let Some(peer) = self.peers.get_mut(&id).filter(|p| p.role == PeerRole::Publisher) else { return };
         if let Some(source) = peer.sources.get(&init.track_id).and_then(|s| self.sources.get_mut(s)) {
-            // Another simulcast layer of a track we already forward: kept, not forwarded yet.
+            // Another simulcast layer of a track we already forward: routes take it up at the next
+            // housekeeping, once it sends.
             source.add_layer(Layer { rid: init.rid.clone(), ssrc: init.ssrc });
-            debug!(peer = %id, track = %init.track_id, rid = ?init.rid, layers = source.layers().len(), "extra layer not forwarded");
+            debug!(peer = %id, track = %init.track_id, rid = ?init.rid, layers = source.layers().count(), "layer opened");
             return;
         }
         let Some(options) = peer.opened_source(id, &init, AUDIO_LEVEL_URI) else {
@@ -462,38 +464,29 @@ impl Shard {
                 }
                 let route = self.peers.get(&id).and_then(|p| p.routes.get(&track_id)).and_then(|r| self.routes.get_mut(r));
                 if let Some(route) = route.and_then(|r| r.count_keyframe_requests(&packets).then_some(r)) {
-                    let source = route.source;
+                    let (source, layer) = (route.source, route.shown_layer());
                     MediaCounters::add(&self.counters.keyframe_requests_received, 1);
-                    self.request_keyframe(now, source);
+                    self.request_keyframe(now, source, layer);
                 }
             }
             _ => {}
         }
     }
 
-    /// The route of subscriber `peer` whose leg has SSRC `ssrc`.
-    fn route_by_out_ssrc(&self, peer: &Peer, ssrc: u32) -> Option<RouteId> {
-        peer.routes.values().copied().find(|r| self.routes.get(r).is_some_and(|r| r.out_ssrc == ssrc))
-    }
-
     /// Keeps the subscriber's latest reception report on each of its routes.
     fn on_receiver_report(&mut self, now: Instant, id: PeerId, rr: &ReceiverReport) {
         let arrival = self.ntp(now);
-        let Some(peer) = self.peers.get(&id) else { return };
-        for block in &rr.reports {
-            if let Some(route) = self.route_by_out_ssrc(peer, block.ssrc).and_then(|r| self.routes.get_mut(&r)) {
-                route.on_reception_report(ReceptionSummary::from_block(block, arrival));
-            }
+        if let Some(peer) = self.peers.get(&id) {
+            feedback::keep_reception_reports(arrival, peer, &mut self.routes, rr);
         }
     }
-
 
     /// Sends one RTP packet of `source_id` to every ready route: the per-packet path.
     fn forward(&mut self, now: Instant, source_id: SourceId, mut packet: rtc::rtp::Packet) {
         MediaCounters::add(&self.counters.packets_received, 1);
         let Some(source) = self.sources.get_mut(&source_id) else { return };
-        let keyframe = match source.ingest(&mut packet) {
-            Ingest::OtherLayer => return,
+        let keyframe = match source.ingest(now, &mut packet) {
+            Ingest::UnknownLayer => return,
             Ingest::Muted => return MediaCounters::add(&self.counters.dropped_muted, 1),
             Ingest::Forward { keyframe } => keyframe,
         };
@@ -503,11 +496,12 @@ impl Shard {
 
     /// A subscriber lost packets of a leg: sends again those the source's history still has.
     fn on_nack(&mut self, id: PeerId, nack: &TransportLayerNack) {
-        let Some(rid) = self.peers.get(&id).and_then(|peer| self.route_by_out_ssrc(peer, nack.media_ssrc)) else { return };
+        let by_ssrc = |peer: &Peer| feedback::route_by_out_ssrc(peer, &self.routes, nack.media_ssrc);
+        let Some(rid) = self.peers.get(&id).and_then(by_ssrc) else { return };
         let (Some(peer), Some(route)) = (self.peers.get_mut(&id), self.routes.get_mut(&rid)) else { return };
         route.count_nack();
-        let Some(source) = self.sources.get(&route.source) else { return };
-        self.fanout.retransmit((peer, route), nack, source.history(), &mut self.transmits, &self.counters);
+        let Some(history) = self.sources.get(&route.source).and_then(|s| s.history(route.shown_layer())) else { return };
+        self.fanout.retransmit((peer, route), nack, history, &mut self.transmits, &self.counters);
     }
 
     /// Writes an RTCP sender report on every leg that forwarded media and is due one (about
@@ -528,11 +522,11 @@ impl Shard {
         }
     }
 
-
-    /// Asks the publisher of `source_id` for a keyframe, at most once per throttle interval.
-    fn request_keyframe(&mut self, now: Instant, source_id: SourceId) {
+    /// Asks the publisher of `source_id` for a keyframe of layer `ssrc`, at most once per
+    /// throttle interval and layer.
+    fn request_keyframe(&mut self, now: Instant, source_id: SourceId, ssrc: u32) {
         let Some(source) = self.sources.get_mut(&source_id) else { return };
-        let Some(pli) = source.keyframe_request(now, self.config.keyframe_request_interval) else { return };
+        let Some(pli) = source.keyframe_request(now, ssrc, self.config.keyframe_request_interval) else { return };
         let (publisher, receiver) = (source.publisher, source.receiver);
         let Some(peer) = self.peers.get_mut(&publisher) else { return };
         if peer.send_pli(now, receiver, pli) {
@@ -541,22 +535,35 @@ impl Shard {
         self.mark_dirty(publisher);
     }
 
-    /// Routes still waiting for a keyframe ask again, so a lost PLI or keyframe does not leave a
-    /// subscriber black.
+    /// Routes still waiting for a keyframe (to start or to switch layer) ask again, so a lost
+    /// PLI or keyframe does not leave a subscriber black or on the wrong layer.
     fn retry_keyframes(&mut self, now: Instant) {
-        let waiting: Vec<SourceId> = self
-            .routes
-            .values()
-            .filter(|r| r.waits_for_keyframe())
-            .filter(|r| self.peers.get(&r.subscriber).is_some_and(|p| p.connected))
-            .map(|r| r.source)
-            .collect();
-        for source in waiting {
-            let retry = self.config.keyframe_retry_interval;
-            if self.sources.get(&source).is_some_and(|s| s.keyframe_retry_due(now, retry)) {
-                self.request_keyframe(now, source);
-            }
+        let retry = self.config.keyframe_retry_interval;
+        let due = crate::adapt::keyframes_due(now, retry, &self.routes, &self.peers, &self.sources);
+        self.request_keyframes(now, due);
+    }
+
+    /// Points every route of a simulcast source at the layer it should forward now; a new
+    /// target is asked for a keyframe.
+    fn retarget_layers(&mut self, now: Instant) {
+        let wanted = crate::adapt::retarget(now, &mut self.routes, &self.sources);
+        self.request_keyframes(now, wanted);
+    }
+
+    fn request_keyframes(&mut self, now: Instant, wanted: Vec<crate::adapt::KeyframeWanted>) {
+        for (source, layer) in wanted {
+            self.request_keyframe(now, source, layer);
         }
+    }
+
+    /// What subscriber `sub` shows of `source_id` (adaptive stream): hidden, or the size it
+    /// renders at and the highest layer it takes.
+    fn set_subscription(&mut self, now: Instant, sub: PeerId, source_id: SourceId, visible: bool, want: LayerWant) {
+        let Some(route) = self.routes.values_mut().find(|r| r.subscriber == sub && r.source == source_id) else { return };
+        route.want = want;
+        let shown_again = (route.set_hidden(now, !visible) && visible).then(|| (source_id, route.shown_layer()));
+        self.retarget_layers(now);
+        self.request_keyframes(now, shown_again.into_iter().collect());
     }
 
     fn set_source_muted(&mut self, now: Instant, source_id: SourceId, muted: bool) {
@@ -564,12 +571,12 @@ impl Shard {
         if !source.set_muted(muted) || muted {
             return;
         }
-        for rid in &source.routes {
-            if let Some(route) = self.routes.get_mut(rid) {
-                route.restart(now);
-            }
+        let route_ids = std::mem::take(&mut source.routes);
+        let wanted = crate::adapt::restart(now, &route_ids, &mut self.routes, &self.sources);
+        if let Some(source) = self.sources.get_mut(&source_id) {
+            source.routes = route_ids;
         }
-        self.request_keyframe(now, source_id);
+        self.request_keyframes(now, wanted);
     }
 
     fn set_subscriber_paused(&mut self, now: Instant, subscriber: PeerId, paused: bool) {
@@ -577,15 +584,8 @@ impl Shard {
         if !peer.set_paused(paused) || paused {
             return;
         }
-        let mut sources = Vec::with_capacity(peer.routes.len());
-        for rid in peer.routes.values() {
-            let Some(route) = self.routes.get_mut(rid).filter(|r| self.sources.contains_key(&r.source)) else { continue };
-            route.restart(now);
-            sources.push(route.source);
-        }
-        for source in sources {
-            self.request_keyframe(now, source);
-        }
+        let wanted = crate::adapt::restart(now, peer.routes.values(), &mut self.routes, &self.sources);
+        self.request_keyframes(now, wanted);
     }
 
     /// Queues the mean audio level of every source that sent some since the last report.

@@ -45,11 +45,12 @@ pub(crate) struct Layer {
 /// What the shard does with a packet that arrived for a source ([`Source::ingest`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ingest {
-    /// Another layer than the one forwarded.
-    OtherLayer,
+    /// From an SSRC the source has no layer for.
+    UnknownLayer,
     /// Withheld by a moderator's mute.
     Muted,
-    /// Forward it to the routes; `keyframe`: it starts a video keyframe.
+    /// Forward it to the routes (each takes the layers it wants); `keyframe`: it starts a
+    /// video keyframe.
     Forward {
         /// The packet starts a video keyframe.
         keyframe: bool,
@@ -65,94 +66,120 @@ pub(crate) struct FrameCount {
     pub(crate) size: Option<(u16, u16)>,
 }
 
+/// How long a layer may send nothing before routes stop counting on it (a publisher whose
+/// uplink shrinks stops its top layers; dynacast turns layers off).
+pub(crate) const LAYER_IDLE: Duration = Duration::from_millis(1_000);
+
+/// What a subscriber leg wants of a source's layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LayerWant {
+    /// The highest spatial layer (0 = lowest) it may take.
+    pub(crate) max_rank: u8,
+    /// Width × height it shows the video at, when known: no layer larger than needed.
+    pub(crate) size: Option<(u16, u16)>,
+}
+
+impl LayerWant {
+    /// The best layer there is.
+    pub(crate) const TOP: LayerWant = LayerWant { max_rank: u8::MAX, size: None };
+}
+
+/// One layer as the source keeps it.
+struct LayerState {
+    layer: Layer,
+    /// Order of quality by rid (`q` < `h` < `f`, else by name).
+    rank_key: (u8, String),
+    /// When a keyframe was last requested on this layer.
+    last_keyframe_request: Option<Instant>,
+    /// When the layer's last packet arrived.
+    last_packet: Option<Instant>,
+    frames: FrameCount,
+    /// Video: recent packets, to answer NACKs.
+    history: History,
+}
+
 /// A publisher's inbound track.
 pub(crate) struct Source {
     pub(crate) publisher: PeerId,
     pub(crate) receiver: RTCRtpReceiverId,
     pub(crate) kind: MediaKind,
     pub(crate) codec: RTCRtpCodec,
-    /// SSRC of the layer forwarded (the first one): checked on every packet.
-    media_ssrc: u32,
-    /// Every layer the publisher opened, the forwarded one first. Simulcast layer choice comes
-    /// next round; until then only `layers[0]` is forwarded.
-    layers: Vec<Layer>,
+    /// Every layer the publisher opened, lowest quality first.
+    layers: Vec<LayerState>,
     /// The routes forwarding this source, in subscription order.
     pub(crate) routes: Vec<RouteId>,
-    /// When a keyframe was last requested from the publisher.
-    last_keyframe_request: Option<Instant>,
     /// Withheld from every route by signalling.
     muted: bool,
-    frames: FrameCount,
     /// Audio with the RFC 6464 extension negotiated.
     audio_level: Option<AudioLevelMeter>,
-    /// Video: recent packets, to answer NACKs.
-    history: History,
 }
 
 impl Source {
     /// A source with no routes yet.
     pub(crate) fn new(o: SourceOptions) -> Self {
-        Self {
+        let mut s = Self {
             publisher: o.publisher,
             receiver: o.receiver,
             kind: o.kind,
             codec: o.codec,
-            media_ssrc: o.layer.ssrc,
-            layers: vec![o.layer],
+            layers: Vec::new(),
             routes: Vec::new(),
-            last_keyframe_request: None,
             muted: false,
-            frames: FrameCount::default(),
             audio_level: o.audio_level_ext.filter(|_| o.kind == MediaKind::Audio).map(AudioLevelMeter::new),
-            history: History::default(),
-        }
+        };
+        s.add_layer(o.layer);
+        s
     }
 
-    /// Takes in one packet: classifies it, counts it and keeps it for NACKs. Header extensions
-    /// are stripped here, once for all routes: their ids are negotiated per leg and we negotiate
-    /// none downstream, so the per-route copies carry no extension list.
-    pub(crate) fn ingest(&mut self, packet: &mut Packet) -> Ingest {
-        if packet.header.ssrc != self.media_ssrc {
-            return Ingest::OtherLayer;
-        }
+    /// Takes in one packet that arrived at `now`: classifies it, counts it and keeps it for
+    /// NACKs. Header extensions are stripped here, once for all routes: their ids are negotiated
+    /// per leg and we negotiate none downstream, so the per-route copies carry no extension list.
+    pub(crate) fn ingest(&mut self, now: Instant, packet: &mut Packet) -> Ingest {
+        let ssrc = packet.header.ssrc;
+        let Some(layer) = self.layers.iter_mut().find(|l| l.layer.ssrc == ssrc) else { return Ingest::UnknownLayer };
         if self.muted {
             return Ingest::Muted;
         }
+        layer.last_packet = Some(now);
         let video = self.kind == MediaKind::Video;
         let keyframe = video && is_keyframe_start(&self.codec.mime_type, &packet.payload);
         if let Some(meter) = &mut self.audio_level {
             meter.observe(&packet.header);
         }
         if video {
-            self.frames.frames += u64::from(packet.header.marker);
+            layer.frames.frames += u64::from(packet.header.marker);
             if keyframe {
-                self.frames.size = vp8_keyframe_size(&self.codec.mime_type, &packet.payload).or(self.frames.size);
+                layer.frames.size = vp8_keyframe_size(&self.codec.mime_type, &packet.payload).or(layer.frames.size);
             }
         }
         packet.header.extension = false;
         packet.header.extensions = Vec::new();
         packet.header.extension_profile = 0;
         if video {
-            self.history.push(packet);
+            layer.history.push(packet);
         }
         Ingest::Forward { keyframe }
     }
 
-    /// A PLI for the publisher, unless this is audio or one was asked for less than
-    /// `min_interval` ago (then nothing is recorded).
-    pub(crate) fn keyframe_request(&mut self, now: Instant, min_interval: Duration) -> Option<PictureLossIndication> {
-        if self.kind != MediaKind::Video
-            || self.last_keyframe_request.is_some_and(|t| now.saturating_duration_since(t) < min_interval)
-        {
+    /// A PLI for the publisher's layer `ssrc`, unless this is audio, there is no such layer, or
+    /// one was asked for less than `min_interval` ago (then nothing is recorded).
+    pub(crate) fn keyframe_request(&mut self, now: Instant, ssrc: u32, min_interval: Duration) -> Option<PictureLossIndication> {
+        if self.kind != MediaKind::Video {
             return None;
         }
-        self.last_keyframe_request = Some(now);
-        Some(PictureLossIndication { sender_ssrc: 0, media_ssrc: self.media_ssrc })
+        let layer = self.layers.iter_mut().find(|l| l.layer.ssrc == ssrc)?;
+        if layer.last_keyframe_request.is_some_and(|t| now.saturating_duration_since(t) < min_interval) {
+            return None;
+        }
+        layer.last_keyframe_request = Some(now);
+        Some(PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc })
     }
 
-    /// Whether a route still waiting for a keyframe should ask again: nothing asked in `retry`.
-    pub(crate) fn keyframe_retry_due(&self, now: Instant, retry: Duration) -> bool {
-        self.last_keyframe_request.is_none_or(|t| now.saturating_duration_since(t) >= retry)
+    /// Whether a route still waiting for a keyframe of layer `ssrc` should ask again: nothing
+    /// asked on that layer in `retry`.
+    pub(crate) fn keyframe_retry_due(&self, now: Instant, ssrc: u32, retry: Duration) -> bool {
+        self.layer(ssrc)
+            .is_some_and(|l| l.last_keyframe_request.is_none_or(|t| now.saturating_duration_since(t) >= retry))
     }
 
     /// Mutes or unmutes; whether that changed anything.
@@ -166,31 +193,92 @@ impl Source {
         self.audio_level.as_mut()?.take(muted)
     }
 
-    /// SSRC of the layer forwarded.
+    /// SSRC of the source's best layer (its statistics stand for the track's).
     pub(crate) fn media_ssrc(&self) -> u32 {
-        self.media_ssrc
+        self.layers.last().map_or(0, |l| l.layer.ssrc)
     }
 
-    /// Video frames seen and picture size.
+    /// Video frames seen and picture size of the best layer sending.
     pub(crate) fn frames(&self) -> FrameCount {
-        self.frames
+        let sending = self.layers.iter().rev().find(|l| l.last_packet.is_some());
+        sending.or(self.layers.last()).map(|l| l.frames).unwrap_or_default()
     }
 
-    /// The packets kept for retransmission.
-    pub(crate) fn history(&self) -> &History {
-        &self.history
+    /// The packets of layer `ssrc` kept for retransmission.
+    pub(crate) fn history(&self, ssrc: u32) -> Option<&History> {
+        self.layer(ssrc).map(|l| &l.history)
     }
 
-    /// Records another layer of the same track (a simulcast encoding); it is not forwarded yet.
+    /// Records a layer (a simulcast encoding) in its place by quality; known ones are ignored.
     pub(crate) fn add_layer(&mut self, layer: Layer) {
-        if !self.layers.contains(&layer) {
-            self.layers.push(layer);
+        if self.layers.iter().any(|l| l.layer == layer) {
+            return;
         }
+        let rank_key = rank_key(layer.rid.as_deref());
+        let at = self.layers.iter().position(|l| l.rank_key > rank_key).unwrap_or(self.layers.len());
+        let state = LayerState {
+            layer,
+            rank_key,
+            last_keyframe_request: None,
+            last_packet: None,
+            frames: FrameCount::default(),
+            history: History::default(),
+        };
+        self.layers.insert(at, state);
     }
 
-    /// Layers opened so far, the forwarded one first.
-    pub(crate) fn layers(&self) -> &[Layer] {
-        &self.layers
+    /// Layers opened so far, lowest quality first.
+    pub(crate) fn layers(&self) -> impl Iterator<Item = &Layer> {
+        self.layers.iter().map(|l| &l.layer)
+    }
+
+    /// The layer a leg wanting `want` should forward at `now`: the best one that `want` allows
+    /// (not above `max_rank`; the smallest covering `size` when sizes are known) among
+    /// those sending; when none of those is sending, the best allowed one that is.
+    pub(crate) fn pick_layer(&self, now: Instant, want: LayerWant) -> Option<u32> {
+        let live = |l: &LayerState| l.last_packet.is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE);
+        let covers = |l: &LayerState| match (want.size, l.frames.size) {
+            (Some((w, h)), Some((lw, lh))) => lw >= w && lh >= h,
+            _ => false,
+        };
+        let allowed = &self.layers[..self.layers.len().min(usize::from(want.max_rank).saturating_add(1))];
+        let picked = allowed
+            .iter()
+            .find(|l| live(l) && covers(l))
+            .or_else(|| allowed.iter().rev().find(|l| live(l)))
+            .or_else(|| self.layers.iter().find(|l| live(l)))
+            .or(allowed.last());
+        picked.map(|l| l.layer.ssrc)
+    }
+
+    /// Position of layer `ssrc` by quality (0 = the lowest).
+    pub(crate) fn rank_of(&self, ssrc: u32) -> Option<u8> {
+        self.layers.iter().position(|l| l.layer.ssrc == ssrc).and_then(|i| u8::try_from(i).ok())
+    }
+
+    /// Picture size of layer `ssrc` from its last keyframe.
+    pub(crate) fn layer_size(&self, ssrc: u32) -> Option<(u16, u16)> {
+        self.layer(ssrc)?.frames.size
+    }
+
+    /// The rid of layer `ssrc`, if it has one.
+    pub(crate) fn rid_of(&self, ssrc: u32) -> Option<&str> {
+        self.layer(ssrc)?.layer.rid.as_deref()
+    }
+
+    fn layer(&self, ssrc: u32) -> Option<&LayerState> {
+        self.layers.iter().find(|l| l.layer.ssrc == ssrc)
+    }
+}
+
+/// Quality order of a rid: LiveKit's and our client's `q`/`h`/`f`, then any other by name (no
+/// rid: the only layer).
+fn rank_key(rid: Option<&str>) -> (u8, String) {
+    match rid {
+        None | Some("q") => (0, String::new()),
+        Some("h") => (1, String::new()),
+        Some("f") => (2, String::new()),
+        Some(other) => (3, other.to_owned()),
     }
 }
 
@@ -200,18 +288,22 @@ mod tests {
     use bytes::Bytes;
 
     fn source(kind: MediaKind, audio_level_ext: Option<u8>) -> Source {
+        Source::new(options(kind, audio_level_ext))
+    }
+
+    fn options(kind: MediaKind, audio_level_ext: Option<u8>) -> SourceOptions {
         let codec = match kind {
             MediaKind::Video => RTCRtpCodec { mime_type: "video/VP8".into(), clock_rate: 90_000, ..Default::default() },
             MediaKind::Audio => RTCRtpCodec { mime_type: "audio/opus".into(), clock_rate: 48_000, ..Default::default() },
         };
-        Source::new(SourceOptions {
+        SourceOptions {
             publisher: PeerId(1),
             receiver: RTCRtpReceiverId::default(),
             layer: Layer { rid: None, ssrc: 1000 },
             kind,
             codec,
             audio_level_ext,
-        })
+        }
     }
 
     /// A VP8 packet: a 640×360 keyframe start, or a delta frame.
@@ -228,18 +320,25 @@ mod tests {
         p
     }
 
+    fn now() -> Instant {
+        Instant::now()
+    }
+
     #[test]
-    fn keyframe_requests_are_throttled_per_track() {
+    fn keyframe_requests_are_throttled_per_layer() {
         let mut s = source(MediaKind::Video, None);
+        s.add_layer(Layer { rid: Some("f".into()), ssrc: 3000 });
         let t0 = Instant::now();
         let gap = Duration::from_millis(300);
-        assert_eq!(s.keyframe_request(t0, gap).map(|p| p.media_ssrc), Some(1000));
-        assert!(s.keyframe_request(t0 + Duration::from_millis(299), gap).is_none(), "inside the window");
-        assert!(!s.keyframe_retry_due(t0 + Duration::from_millis(100), gap));
-        assert!(s.keyframe_retry_due(t0 + gap, gap));
-        assert!(s.keyframe_request(t0 + gap, gap).is_some(), "after the window");
+        assert_eq!(s.keyframe_request(t0, 1000, gap).map(|p| p.media_ssrc), Some(1000));
+        assert!(s.keyframe_request(t0 + Duration::from_millis(299), 1000, gap).is_none(), "inside the window");
+        assert_eq!(s.keyframe_request(t0, 3000, gap).map(|p| p.media_ssrc), Some(3000), "another layer's own window");
+        assert!(s.keyframe_request(t0, 4000, gap).is_none(), "no such layer");
+        assert!(!s.keyframe_retry_due(t0 + Duration::from_millis(100), 1000, gap));
+        assert!(s.keyframe_retry_due(t0 + gap, 1000, gap));
+        assert!(s.keyframe_request(t0 + gap, 1000, gap).is_some(), "after the window");
         let mut audio = source(MediaKind::Audio, None);
-        assert!(audio.keyframe_request(t0, gap).is_none(), "audio has no keyframes");
+        assert!(audio.keyframe_request(t0, 1000, gap).is_none(), "audio has no keyframes");
     }
 
     #[test]
@@ -247,37 +346,86 @@ mod tests {
         let mut s = source(MediaKind::Video, None);
         let mut p = vp8(7, false, true);
         p.header.set_extension(3, Bytes::from_static(&[1])).unwrap();
-        assert_eq!(s.ingest(&mut p), Ingest::Forward { keyframe: false });
+        assert_eq!(s.ingest(now(), &mut p), Ingest::Forward { keyframe: false });
         assert!(!p.header.extension && p.header.extensions.is_empty(), "stripped for every leg");
-        assert_eq!(s.history().get(7).map(|p| p.header.sequence_number), Some(7));
-        assert!(s.history().get(8).is_none());
+        let history = s.history(1000).unwrap();
+        assert_eq!(history.get(7).map(|p| p.header.sequence_number), Some(7));
+        assert!(history.get(8).is_none());
+        assert!(s.history(2000).is_none());
     }
 
     #[test]
     fn frames_and_size_come_from_markers_and_keyframes() {
         let mut s = source(MediaKind::Video, None);
-        assert_eq!(s.ingest(&mut vp8(1, false, true)), Ingest::Forward { keyframe: false });
+        assert_eq!(s.ingest(now(), &mut vp8(1, false, true)), Ingest::Forward { keyframe: false });
         assert_eq!(s.frames(), FrameCount { frames: 1, size: None });
-        assert_eq!(s.ingest(&mut vp8(2, true, false)), Ingest::Forward { keyframe: true });
-        s.ingest(&mut vp8(3, false, true));
+        assert_eq!(s.ingest(now(), &mut vp8(2, true, false)), Ingest::Forward { keyframe: true });
+        s.ingest(now(), &mut vp8(3, false, true));
         assert_eq!(s.frames(), FrameCount { frames: 2, size: Some((640, 360)) });
     }
 
     #[test]
-    fn mute_withholds_and_other_layers_are_not_forwarded() {
+    fn mute_withholds_and_unknown_layers_are_not_forwarded() {
         let mut s = source(MediaKind::Video, None);
         assert!(s.set_muted(true));
         assert!(!s.set_muted(true), "no change");
-        assert_eq!(s.ingest(&mut vp8(1, true, true)), Ingest::Muted);
-        assert!(s.history().get(1).is_none(), "a withheld packet is not kept");
+        assert_eq!(s.ingest(now(), &mut vp8(1, true, true)), Ingest::Muted);
+        assert!(s.history(1000).unwrap().get(1).is_none(), "a withheld packet is not kept");
         assert!(s.set_muted(false));
         let mut other = vp8(2, true, true);
         other.header.ssrc = 2000;
-        assert_eq!(s.ingest(&mut other), Ingest::OtherLayer);
+        assert_eq!(s.ingest(now(), &mut other), Ingest::UnknownLayer);
         s.add_layer(Layer { rid: Some("h".into()), ssrc: 2000 });
         s.add_layer(Layer { rid: Some("h".into()), ssrc: 2000 });
-        assert_eq!(s.layers().len(), 2, "recorded once");
-        assert_eq!(s.ingest(&mut other), Ingest::OtherLayer, "still only the first layer is forwarded");
+        assert_eq!(s.layers().count(), 2, "recorded once");
+        assert_eq!(s.ingest(now(), &mut other), Ingest::Forward { keyframe: true });
+        assert!(s.history(2000).unwrap().get(2).is_some(), "each layer keeps its own history");
+        assert!(s.history(1000).unwrap().get(2).is_none());
+    }
+
+    /// A source with layers q (1000), h (2000), f (3000), opened in the order f, q, h, each
+    /// sending a keyframe of its size at `t`.
+    fn simulcast(t: Instant) -> Source {
+        let mut s = Source::new(SourceOptions { layer: Layer { rid: Some("f".into()), ssrc: 3000 }, ..options(MediaKind::Video, None) });
+        s.add_layer(Layer { rid: Some("q".into()), ssrc: 1000 });
+        s.add_layer(Layer { rid: Some("h".into()), ssrc: 2000 });
+        for (ssrc, w, h) in [(1000, 160u16, 120u16), (2000, 320, 240), (3000, 640, 480)] {
+            let mut p = vp8(1, true, true);
+            p.header.ssrc = ssrc;
+            p.payload = Bytes::from(vec![0x10, 0x50, 0x02, 0x00, 0x9d, 0x01, 0x2a, w as u8, (w >> 8) as u8, h as u8, (h >> 8) as u8]);
+            s.ingest(t, &mut p);
+        }
+        s
+    }
+
+    #[test]
+    fn layers_are_ordered_by_rid_and_picked_by_rank_and_shown_size() {
+        let t = Instant::now();
+        let s = simulcast(t);
+        assert_eq!(s.layers().map(|l| l.ssrc).collect::<Vec<_>>(), [1000, 2000, 3000], "q, h, f whatever the order opened");
+        assert_eq!(s.pick_layer(t, LayerWant::TOP), Some(3000));
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: 1, size: None }), Some(2000));
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: 0, size: None }), Some(1000));
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: u8::MAX, size: Some((0, 200)) }), Some(2000), "smallest tall enough");
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: u8::MAX, size: Some((160, 90)) }), Some(1000));
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: u8::MAX, size: Some((1920, 1080)) }), Some(3000), "none tall enough: the best");
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: 0, size: Some((640, 480)) }), Some(1000), "the cap wins");
+        assert_eq!(s.rid_of(2000), Some("h"));
+        assert_eq!(s.media_ssrc(), 3000);
+        assert_eq!(s.frames().size, Some((640, 480)));
+    }
+
+    #[test]
+    fn an_idle_layer_is_passed_over() {
+        let t = Instant::now();
+        let mut s = simulcast(t);
+        let later = t + LAYER_IDLE + Duration::from_millis(1);
+        // only q keeps sending (the publisher's uplink shrank)
+        let mut p = vp8(2, false, true);
+        p.header.ssrc = 1000;
+        s.ingest(later, &mut p);
+        assert_eq!(s.pick_layer(later, LayerWant::TOP), Some(1000));
+        assert_eq!(s.pick_layer(later + LAYER_IDLE * 2, LayerWant::TOP), Some(3000), "nothing sends: the best allowed");
     }
 
     #[test]
@@ -286,7 +434,7 @@ mod tests {
         let mut p = Packet::default();
         p.header.ssrc = 1000;
         p.header.set_extension(1, Bytes::from_static(&[0x80 | 20])).unwrap();
-        s.ingest(&mut p.clone());
+        s.ingest(now(), &mut p.clone());
         let mean = s.take_audio_level().unwrap();
         assert!((mean.level - 0.1).abs() < 1e-4 && mean.voice == 1.0, "{mean:?}");
         assert!(s.take_audio_level().is_none(), "reset after the report");

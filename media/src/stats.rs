@@ -19,6 +19,10 @@ pub struct MediaCounters {
     pub dropped_keyframe_wait: AtomicU64,
     /// Source muted or subscriber paused by signalling.
     pub dropped_muted: AtomicU64,
+    /// Video the subscriber does not show (adaptive stream).
+    pub dropped_hidden: AtomicU64,
+    /// Routes that switched to another simulcast layer.
+    pub layer_switches: AtomicU64,
     /// Packet older than the route's current mapping.
     pub dropped_stale: AtomicU64,
     /// Serialising or encrypting the packet failed.
@@ -84,9 +88,10 @@ impl MediaCounters {
     }
 
     /// Dropped packets by reason, for `packets_dropped_total{reason}`.
-    pub fn dropped_by_reason(&self) -> [(&'static str, u64); 7] {
+    pub fn dropped_by_reason(&self) -> [(&'static str, u64); 8] {
         [
             ("muted", Self::get(&self.dropped_muted)),
+            ("hidden", Self::get(&self.dropped_hidden)),
             ("not_ready", Self::get(&self.dropped_not_ready)),
             ("keyframe_wait", Self::get(&self.dropped_keyframe_wait)),
             ("stale", Self::get(&self.dropped_stale)),
@@ -133,8 +138,13 @@ pub struct TrackStats {
     pub fir_count: u32,
     /// Video frames seen (marker bits), inbound only.
     pub frames: u64,
-    /// Width × height from the last VP8 keyframe, inbound only.
+    /// Width × height from the last VP8 keyframe: of the track (inbound), of the layer
+    /// forwarded (outbound).
     pub frame_size: Option<(u16, u16)>,
+    /// Outbound, simulcast sources: the layer forwarded (0 = the lowest), if one is.
+    pub layer: Option<u8>,
+    /// Outbound, simulcast sources: the layer the leg is switching to or stays on.
+    pub target_layer: Option<u8>,
 }
 
 /// A statistics sample of one peer.

@@ -32,6 +32,8 @@ pub mod names {
     pub const BYTES_FORWARDED: &str = "switchboard_bytes_forwarded_total";
     /// Counter: RTP packets sent again to subscribers that asked with a NACK.
     pub const PACKETS_RETRANSMITTED: &str = "switchboard_packets_retransmitted_total";
+    /// Counter: subscriber legs that switched to another simulcast layer.
+    pub const LAYER_SWITCHES: &str = "switchboard_layer_switches_total";
     /// Counter by `reason`: packets not forwarded.
     pub const PACKETS_DROPPED: &str = "switchboard_packets_dropped_total";
     /// Counter by `direction` (`sent` to publishers, `received` from subscribers): NACKs.
@@ -68,6 +70,7 @@ pub(crate) struct Metrics {
     packets_forwarded: IntCounter,
     bytes_forwarded: IntCounter,
     packets_retransmitted: IntCounter,
+    layer_switches: IntCounter,
     packets_dropped: IntCounterVec,
     nacks: IntCounterVec,
     keyframe_requests: IntCounterVec,
@@ -126,6 +129,7 @@ impl Metrics {
             packets_forwarded: counter(&r, PACKETS_FORWARDED, "RTP packets forwarded to subscribers"),
             bytes_forwarded: counter(&r, BYTES_FORWARDED, "RTP payload bytes forwarded to subscribers"),
             packets_retransmitted: counter(&r, PACKETS_RETRANSMITTED, "RTP packets sent again to subscribers that asked with a NACK"),
+            layer_switches: counter(&r, LAYER_SWITCHES, "Subscriber legs that switched to another simulcast layer (at its keyframe)"),
             packets_dropped: counter_vec(&r, PACKETS_DROPPED, "RTP packets not forwarded, by reason", &["reason"]),
             nacks: counter_vec(&r, NACKS, "NACKs sent to publishers and received from subscribers", &["direction"]),
             keyframe_requests: counter_vec(&r, KEYFRAME_REQUESTS, "PLI/FIR keyframe requests", &["direction"]),
@@ -167,6 +171,7 @@ impl Metrics {
         sync_atomic(&self.packets_forwarded, &m.packets_forwarded);
         sync_atomic(&self.bytes_forwarded, &m.bytes_forwarded);
         sync_atomic(&self.packets_retransmitted, &m.packets_retransmitted);
+        sync_atomic(&self.layer_switches, &m.layer_switches);
         sync_atomic(&self.keyframe_requests.with_label_values(&["received"]), &m.keyframe_requests_received);
         sync_atomic(&self.keyframe_requests.with_label_values(&["sent"]), &m.plis_sent);
         sync_atomic(&self.media_send_calls, &m.send_calls);

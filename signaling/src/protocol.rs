@@ -63,6 +63,24 @@ pub enum ClientMessage {
         /// Raised (true) or lowered.
         raised: bool,
     },
+    /// How the client shows a video it receives (adaptive stream): the server sends no layer
+    /// larger than the size shown, and nothing while hidden.
+    UpdateSubscription {
+        /// Track sid (a video track the participant receives).
+        track: String,
+        /// Shown at all; a hidden tile gets nothing.
+        #[serde(default = "shown")]
+        visible: bool,
+        /// Width shown, in CSS pixels × devicePixelRatio (1–16384).
+        #[serde(default)]
+        width: Option<u32>,
+        /// Height shown (1–16384).
+        #[serde(default)]
+        height: Option<u32>,
+        /// The highest simulcast layer wanted: 0 (quarter), 1 (half), 2 (full).
+        #[serde(default)]
+        max_layer: Option<u8>,
+    },
     /// A moderation action on the participant's own room (needs `room_admin`).
     Moderate(ModerateRequest),
     /// Leave the room.
@@ -86,11 +104,16 @@ impl ClientMessage {
             ClientMessage::UnmuteResponse { .. } => "unmute_response",
             ClientMessage::SendData { .. } => "send_data",
             ClientMessage::SetHandRaised { .. } => "set_hand_raised",
+            ClientMessage::UpdateSubscription { .. } => "update_subscription",
             ClientMessage::Moderate(_) => "moderate",
             ClientMessage::Leave => "leave",
             ClientMessage::Ping { .. } => "ping",
         }
     }
+}
+
+fn shown() -> bool {
+    true
 }
 
 /// Which PeerConnection a candidate is for.

@@ -89,6 +89,8 @@ impl StreamMeter {
             frame_width: s.frame_size.map(|(w, _)| w),
             frame_height: s.frame_size.map(|(_, h)| h),
             frames_per_second: (s.frames > 0).then(|| rate(d_frames)),
+            layer: s.layer,
+            target_layer: s.target_layer,
         });
         self.has_interval = dt > 0.0;
         self.prev = Some((now, s.clone()));

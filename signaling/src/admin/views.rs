@@ -57,6 +57,11 @@ pub struct TrackStatsView {
     pub frame_height: Option<u16>,
     /// Video frames per second.
     pub frames_per_second: Option<f64>,
+    /// Received tracks of simulcast publishers: the layer forwarded (0 = quarter, 1 = half,
+    /// 2 = full resolution).
+    pub layer: Option<u8>,
+    /// The layer the leg heads for (switched to at its next keyframe).
+    pub target_layer: Option<u8>,
 }
 
 /// A track this participant receives.

@@ -82,6 +82,10 @@ impl Room {
             }
             // No permission needed: raising a hand is how someone who may not publish asks to.
             ClientMessage::SetHandRaised { raised } => self.set_hand_raised(sid, raised),
+            ClientMessage::UpdateSubscription { track, visible, width, height, max_layer } => {
+                let subscriber = p.subscriber;
+                self.update_subscription(sid, subscriber, TrackSid(track), visible, (width, height), max_layer);
+            }
             ClientMessage::Moderate(req) => {
                 if !p.member.permissions.room_admin {
                     return self.deny(sid, "moderation needs the room_admin permission");
@@ -96,6 +100,46 @@ impl Room {
             ClientMessage::Leave => self.remove(sid, DisconnectReason::Left, None, 1000),
             ClientMessage::Ping { ts } => self.send_to(sid, ServerMessage::Pong { ts }),
         }
+    }
+
+    /// `update_subscription`: checks the numbers and the track, then tells the media shard.
+    fn update_subscription(
+        &mut self,
+        sid: &ParticipantSid,
+        subscriber: switchboard_media::PeerId,
+        track: TrackSid,
+        visible: bool,
+        (width, height): (Option<u32>, Option<u32>),
+        max_layer: Option<u8>,
+    ) {
+        const MAX_SIDE: u32 = 16_384;
+        let side = |v: Option<u32>| v.map(|v| u16::try_from(v).ok().filter(|v| (1..=MAX_SIDE as u16).contains(v)).ok_or(v));
+        let size = match (side(width), side(height)) {
+            (Some(Ok(w)), Some(Ok(h))) => Some((w, h)),
+            (None, None) => None,
+            (Some(Ok(_)), None) | (None, Some(Ok(_))) => {
+                return self.send_to(sid, ServerMessage::error(ErrorCode::InvalidMessage, "give both width and height, or neither"));
+            }
+            (Some(Err(v)), _) | (_, Some(Err(v))) => {
+                let msg = format!("width and height must be 1..={MAX_SIDE} pixels, got {v}");
+                return self.send_to(sid, ServerMessage::error(ErrorCode::InvalidMessage, msg));
+            }
+        };
+        if let Some(layer) = max_layer.filter(|l| *l > 2) {
+            let msg = format!("max_layer must be 0 (quarter), 1 (half) or 2 (full), got {layer}");
+            return self.send_to(sid, ServerMessage::error(ErrorCode::InvalidMessage, msg));
+        }
+        let found = self
+            .participants
+            .iter()
+            .filter(|o| &o.member.sid != sid)
+            .flat_map(|o| o.tracks.values())
+            .find(|t| t.sid == track && t.kind == MediaKind::Video);
+        let Some(source) = found.map(|t| t.source_id) else {
+            let msg = format!("you receive no video track {track}");
+            return self.send_to(sid, ServerMessage::error(ErrorCode::NotFound, msg));
+        };
+        self.shared.media.send(MediaCommand::SetSubscription { subscriber, source, visible, size, max_layer });
     }
 
     /// A lobby member may only leave or ping; the rest waits for admission.

@@ -156,6 +156,13 @@ pub(crate) struct TrackStatsSchema {
     /// Video frames per second.
     #[schema(required = true)]
     frames_per_second: Option<f64>,
+    /// Received tracks of simulcast publishers: the layer forwarded (0 = quarter, 1 = half,
+    /// 2 = full resolution); null otherwise.
+    #[schema(required = true)]
+    layer: Option<u8>,
+    /// The layer the leg heads for (switched to at its next keyframe).
+    #[schema(required = true)]
+    target_layer: Option<u8>,
 }
 
 /// A track a participant receives.
