@@ -28,6 +28,11 @@ export function bindRoomEvents(call) {
     s.participants[participant.sid] = entry;
     view.upsertParticipant(participant.sid, entry);
     view.attachStreams(participant.sid, entry, call.streams.of(participant));
+    // Adaptive stream: each video is sent at the size of the tile showing it.
+    for (const p of participant.trackPublications.values()) {
+      const video = p.kind === 'video' ? view.videoOf(participant.sid, p.source === 'screen') : null;
+      if (video) p.observe(video);
+    }
   };
   const renderRemote = ({ participant }) => {
     if (!participant.isLocal) render(participant);

@@ -81,6 +81,11 @@ export class Tiles {
     if (video) this.play(video, stream);
   }
 
+  /** The <video> of a participant's main or screen tile, if drawn. */
+  video(sid, screen) {
+    return this.tile(screen ? sid + SCREEN : sid)?.querySelector('video') ?? null;
+  }
+
   /** A participant's screen share in a tile of its own (`stream` null: removes it). */
   screen(sid, stream, name) {
     this.screenTile(sid, stream, `${name}: screen`, false);

@@ -123,6 +123,11 @@ export class View {
     this.tiles.screen(sid, screen, entry.name || entry.identity || sid);
   }
 
+  /** The <video> of a participant's main tile, or of its screen tile, if drawn. */
+  videoOf(sid, screen) {
+    return this.tiles.video(sid, screen);
+  }
+
   removeParticipant(sid) {
     this.tiles.remove(sid);
   }

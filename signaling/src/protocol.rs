@@ -177,6 +177,7 @@ const CLIENT_TYPES: &[&str] = &[
     "unmute_response",
     "send_data",
     "set_hand_raised",
+    "update_subscription",
     "moderate",
     "leave",
     "ping",

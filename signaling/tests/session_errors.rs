@@ -24,6 +24,14 @@ async fn bad_frames_get_errors_and_the_session_goes_on() {
         (Frame::Text(r#"{"type":"subscribe_answer","sdp":"v=0"}"#.into()), "out_of_order"),
         (Frame::Text(r#"{"type":"set_track_muted","track":"TR_x","muted":true}"#.into()), "not_found"),
         (Frame::Text(r#"{"type":"moderate","action":"list"}"#.into()), "permission_denied"),
+        (Frame::Text(r#"{"type":"update_subscription"}"#.into()), "invalid_message"),
+        (Frame::Text(r#"{"type":"update_subscription","track":"TR_x","height":-1}"#.into()), "invalid_message"),
+        (Frame::Text(r#"{"type":"update_subscription","track":"TR_x","max_layer":300}"#.into()), "invalid_message"),
+        (Frame::Text(r#"{"type":"update_subscription","track":"TR_x","max_layer":3}"#.into()), "invalid_message"),
+        (Frame::Text(r#"{"type":"update_subscription","track":"TR_x","width":0,"height":9}"#.into()), "invalid_message"),
+        (Frame::Text(r#"{"type":"update_subscription","track":"TR_x","width":20000,"height":9}"#.into()), "invalid_message"),
+        (Frame::Text(r#"{"type":"update_subscription","track":"TR_x","width":9}"#.into()), "invalid_message"),
+        (Frame::Text(r#"{"type":"update_subscription","track":"TR_x","width":320,"height":180}"#.into()), "not_found"),
         (Frame::Binary, "unsupported_frame"),
     ];
     for (frame, code) in cases {

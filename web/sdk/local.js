@@ -18,6 +18,24 @@ import { Participant } from './participant.js';
 /** @typedef {import('./types.js').Emit} Emit */
 /** @typedef {import('./publisher.js').Publisher} Publisher */
 
+/**
+ * The camera's simulcast layers, lowest first (rids as the server orders them): a quarter, half
+ * and full resolution. Chromium sends no more layers than the picture size allows (three from
+ * 960×540 up, two from 480×270), keeping the lowest, so a smaller camera sends the top ones.
+ * @param {MediaStreamTrack} track
+ * @returns {RTCRtpEncodingParameters[] | undefined} undefined: one layer (below 480×270)
+ */
+export function cameraLayers(track) {
+  const { width = 640, height = 480 } = track.getSettings?.() ?? {};
+  const side = Math.max(width, height);
+  const full = { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: side >= 960 ? 1_700_000 : 800_000 };
+  if (side >= 960) {
+    return [{ rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 }, { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 }, full];
+  }
+  if (side >= 480) return [{ rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 250_000 }, full];
+  return undefined;
+}
+
 export class LocalParticipant extends Participant {
   /** @type {Emit} */
   #emit;
@@ -33,12 +51,17 @@ export class LocalParticipant extends Participant {
   #tracks;
   #stopped = false;
 
+  /** @type {boolean} the camera goes out in three layers */
+  #simulcast;
+
   /**
    * @param {Emit} emit
    * @param {(msg: object) => boolean} send over the current connection (false: dropped, none)
+   * @param {{simulcast: boolean}} options
    */
-  constructor(emit, send) {
+  constructor(emit, send, { simulcast }) {
     super('');
+    this.#simulcast = simulcast;
     this.isLocal = true;
     this.#emit = emit;
     this.#send = send;
@@ -149,7 +172,7 @@ export class LocalParticipant extends Participant {
       await publisher.replace(source, track);
       if (publication.sid && republished) this.#send({ type: 'set_track_muted', track: publication.sid, muted: false });
     } else {
-      publisher.add(source, track, this.#streamOf(source));
+      publisher.add(source, track, this.#streamOf(source), this.#encodingsOf(source));
       await publisher.negotiate();
     }
     return publication;
@@ -239,7 +262,8 @@ export class LocalParticipant extends Participant {
   // --- called by the Room ---
 
   /**
-   * A new connection's Publisher (at `joined`): everything we send goes on it, then one offer.
+   * A new connection's Publisher (at `joined`): everything we send goes on it, then one offer
+   * (none while we send nothing).
    * A raised hand is raised again (a rejoin is a new session on the server).
    * @param {Publisher} publisher
    * @internal
@@ -247,10 +271,15 @@ export class LocalParticipant extends Participant {
   async attach(publisher) {
     this.#publisher = publisher;
     this.#hand.entered();
+    let any = false;
     for (const [source, publication] of this.trackPublications) {
-      if (publication.track) publisher.add(source, publication.track, this.#streamOf(source));
+      if (!publication.track) continue;
+      publisher.add(source, publication.track, this.#streamOf(source), this.#encodingsOf(source));
+      any = true;
     }
-    await publisher.negotiate();
+    // Nothing to send yet: no offer (one without media lines has no transport to negotiate);
+    // the first publish() makes it.
+    if (any) await publisher.negotiate();
   }
 
   /**
@@ -318,6 +347,15 @@ export class LocalParticipant extends Participant {
   }
 
   // --- internals ---
+
+  /**
+   * The simulcast layers `source`'s current track is sent in (undefined: one).
+   * @param {TrackSource} source
+   */
+  #encodingsOf(source) {
+    const track = this.#tracks.of(source).track;
+    return source === 'camera' && this.#simulcast && track ? cameraLayers(track) : undefined;
+  }
 
   /** @param {TrackSource} source */
   #streamOf(source) {

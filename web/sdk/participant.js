@@ -3,6 +3,8 @@
 // protocol's ParticipantInfo, the RemoteParticipant, and a remote participant's published track
 // (RemoteTrackPublication) with the MediaStreamTrack received for it. The local side is local.js.
 
+import { ShownSize } from './adaptive.js';
+
 /** @typedef {import('./types.js').ParticipantInfo} ParticipantInfo */
 /** @typedef {import('./types.js').TrackInfo} TrackInfo */
 /** @typedef {import('./types.js').Permissions} Permissions */
@@ -77,8 +79,14 @@ export class Participant {
 }
 
 export class RemoteTrackPublication {
-  /** @param {TrackInfo} info */
-  constructor(info) {
+  /** @type {ShownSize | null} video: where it is shown (adaptive stream) */
+  #shown = null;
+  /**
+   * @param {TrackInfo} info
+   * @param {((msg: object) => boolean) | null} [send] adaptive stream: tells the server how the
+   *   video is shown (null: never)
+   */
+  constructor(info, send = null) {
     /** @type {string} */
     this.sid = info.sid;
     /** @type {import('./types.js').TrackKind} */
@@ -92,6 +100,7 @@ export class RemoteTrackPublication {
     this.mutedBy = info.muted_by ?? null;
     /** @type {MediaStreamTrack | null} the received track, once subscribed */
     this.track = null;
+    if (send && info.kind === 'video') this.#shown = new ShownSize(info.sid, send);
   }
 
   /** Whether its media arrived (a track was received for it). */
@@ -107,6 +116,7 @@ export class RemoteTrackPublication {
    */
   attach(element) {
     if (this.track) element.srcObject = new MediaStream([this.track]);
+    this.observe(element);
     return element;
   }
 
@@ -116,6 +126,44 @@ export class RemoteTrackPublication {
    */
   detach(element) {
     element.srcObject = null;
+    this.unobserve(element);
+  }
+
+  /**
+   * Adaptive stream, for a video played some other way than attach(): `element` shows it, so
+   * the server sends a layer no larger than the element and nothing while no element is visible.
+   * @param {HTMLMediaElement} element
+   */
+  observe(element) {
+    this.#shown?.observe(element);
+  }
+
+  /**
+   * `element` no longer shows it (with no element left, the server sends no video).
+   * @param {HTMLMediaElement} element
+   */
+  unobserve(element) {
+    this.#shown?.unobserve(element);
+  }
+
+  /**
+   * Caps the simulcast layer received: 0 (quarter), 1 (half), 2 (full), null (no cap).
+   * @param {0 | 1 | 2 | null} layer
+   */
+  setMaxLayer(layer) {
+    if (!this.#shown) return;
+    this.#shown.maxLayer = layer;
+    this.#shown.resend();
+  }
+
+  /** A new connection received the track again: it starts from the server's defaults. */
+  resendShown() {
+    this.#shown?.resend();
+  }
+
+  /** The publication is gone: stop observing. */
+  close() {
+    this.#shown?.close();
   }
 }
 

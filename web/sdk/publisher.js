@@ -30,9 +30,11 @@ export class Publisher {
    * @param {TrackSource} source
    * @param {MediaStreamTrack} track
    * @param {MediaStream} stream
+   * @param {RTCRtpEncodingParameters[]} [sendEncodings] simulcast layers (absent: one)
    */
-  add(source, track, stream) {
-    const transceiver = this.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+  add(source, track, stream, sendEncodings) {
+    const init = { direction: /** @type {const} */ ('sendonly'), streams: [stream], ...(sendEncodings ? { sendEncodings } : {}) };
+    const transceiver = this.pc.addTransceiver(track, init);
     this.transceivers[source] = transceiver;
     // The SDP keeps the first track's id as msid even after replaceTrack: declare that one.
     this.sources[track.id] = source;

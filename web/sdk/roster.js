@@ -16,10 +16,12 @@ export class Roster {
   /**
    * @param {LocalParticipant} local
    * @param {Emit} emit
+   * @param {((msg: object) => boolean) | null} send adaptive stream's messages (null: off)
    */
-  constructor(local, emit) {
+  constructor(local, emit, send) {
     this.local = local;
     this.emit = emit;
+    this.send = send;
     /** @type {Map<string, RemoteParticipant>} by sid */
     this.participants = new Map();
     /** @type {Map<string, MediaStreamTrack>} `${participant}/${track}` -> a track received before its publication was known */
@@ -198,7 +200,7 @@ export class Roster {
    * @param {TrackInfo} info
    */
   publish(participant, info) {
-    const publication = new RemoteTrackPublication(info);
+    const publication = new RemoteTrackPublication(info, this.send);
     participant.trackPublications.set(info.sid, publication);
     this.emit('trackPublished', { participant, publication });
     const key = `${participant.sid}/${info.sid}`;
@@ -222,6 +224,7 @@ export class Roster {
       this.emit('trackUnsubscribed', { participant, publication, track });
     }
     participant.trackPublications.delete(trackSid);
+    publication.close();
     this.emit('trackUnpublished', { participant, publication });
   }
 
@@ -235,6 +238,7 @@ export class Roster {
     const old = publication.track;
     if (old) this.emit('trackUnsubscribed', { participant, publication, track: old });
     publication.track = track;
+    publication.resendShown();
     this.emit('trackSubscribed', { participant, publication, track });
   }
 

@@ -29,11 +29,24 @@ function summarize(event, payload) {
 
 window.sdk = sdk;
 window.events = [];
-/** Creates window.room, records its events, publishes camera and microphone unless told not to, connects. */
-window.startRoom = async (token, { publish = true } = {}) => {
+/**
+ * Creates window.room, records its events, publishes camera and microphone unless told not to,
+ * connects. `show` ({width, height} in CSS pixels): every received video is attached to a <video>
+ * of that size (id `video-<track sid>`), so adaptive stream sees it shown.
+ */
+window.startRoom = async (token, { publish = true, show = null } = {}) => {
   const room = new sdk.Room();
   window.room = room;
   for (const event of sdk.ROOM_EVENTS) room.on(event, (payload) => window.events.push(summarize(event, payload)));
+  if (show) {
+    room.on('trackSubscribed', ({ publication, track }) => {
+      if (track.kind !== 'video') return;
+      const video = Object.assign(document.createElement('video'), { id: `video-${publication.sid}`, muted: true, autoplay: true });
+      Object.assign(video.style, { width: `${show.width}px`, height: `${show.height}px`, display: 'block' });
+      document.body.append(video);
+      publication.attach(video);
+    });
+  }
   if (publish) await room.localParticipant.publishCameraAndMicrophone();
   try {
     await room.connect(undefined, token);
