@@ -2,6 +2,7 @@
 //! shard's route and source tables that need no PeerConnection. The shard sends the PLIs these
 //! return (throttled per layer by each [`Source`]).
 
+use crate::api::MediaEvent;
 use crate::ids::{PeerId, RouteId, SourceId};
 use crate::peer::Peer;
 use crate::route::Route;
@@ -9,6 +10,10 @@ use crate::source::Source;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tracing::debug;
+
+/// How long no route must take a layer before the publisher may switch it off (so that layers
+/// do not flap while subscribers move between them).
+pub(crate) const DYNACAST_GRACE: Duration = Duration::from_secs(2);
 
 /// A keyframe wanted: of which source, on which layer (SSRC).
 pub(crate) type KeyframeWanted = (SourceId, u32);
@@ -19,7 +24,7 @@ pub(crate) fn retarget(now: Instant, routes: &mut HashMap<RouteId, Route>, sourc
     let mut wanted = Vec::new();
     for route in routes.values_mut() {
         let Some(source) = sources.get(&route.source).filter(|s| s.layers().nth(1).is_some()) else { continue };
-        let Some(layer) = source.pick_layer(now, route.want) else { continue };
+        let Some(layer) = source.pick_layer(now, route.want, true) else { continue };
         if route.set_target_layer(layer) {
             debug!(source = %route.source, subscriber = %route.subscriber, rid = ?source.rid_of(layer), "layer target");
             wanted.push((route.source, layer));
@@ -46,6 +51,26 @@ pub(crate) fn keyframes_due(
     due.sort_unstable_by_key(|(s, l)| (s.0, *l));
     due.dedup();
     due
+}
+
+/// Dynacast: a [`MediaEvent::LayersWanted`] for each simulcast source whose set of wanted layers
+/// changed (a layer is wanted while a route forwards it or heads for it).
+pub(crate) fn dynacast(now: Instant, routes: &HashMap<RouteId, Route>, sources: &mut HashMap<SourceId, Source>) -> Vec<MediaEvent> {
+    let mut taken: HashMap<SourceId, Vec<u32>> = HashMap::new();
+    for route in routes.values() {
+        let (current, target) = route.layer();
+        let layers = taken.entry(route.source).or_default();
+        layers.extend(current);
+        layers.push(target);
+    }
+    let mut changed = Vec::new();
+    for (id, source) in sources.iter_mut() {
+        let taken = taken.get(id).map(Vec::as_slice).unwrap_or_default();
+        if let Some(rids) = source.update_wanted(now, taken, DYNACAST_GRACE) {
+            changed.push(MediaEvent::LayersWanted { source: *id, publisher: source.publisher, rids });
+        }
+    }
+    changed
 }
 
 /// Restarts each of `ids` that still has its source (after a pause or mute: numbering goes on,

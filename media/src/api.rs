@@ -204,6 +204,16 @@ pub enum MediaEvent {
         /// One entry per source.
         levels: Vec<AudioLevel>,
     },
+    /// Dynacast: the simulcast layers of `source` that some route takes (by rid; the lowest
+    /// always). The publisher may switch the others off until they are wanted again.
+    LayersWanted {
+        /// The source.
+        source: SourceId,
+        /// Its publisher peer.
+        publisher: PeerId,
+        /// Rids of the layers to keep sending, lowest first.
+        rids: Vec<String>,
+    },
     /// A source is gone (its publisher closed, or the transceiver stopped).
     SourceClosed {
         /// The source.

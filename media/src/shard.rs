@@ -289,7 +289,7 @@ impl Shard {
         }
         let (kind, codec, out_ssrc) = (source.kind, source.codec.clone(), rand::random::<u32>());
         let (clock_rate, vp8) = (codec.clock_rate, codec.mime_type.eq_ignore_ascii_case("video/vp8"));
-        let layer = source.pick_layer(now, LayerWant::TOP).unwrap_or_else(|| source.media_ssrc());
+        let layer = source.pick_layer(now, LayerWant::TOP, false).unwrap_or_else(|| source.media_ssrc());
         let rid = RouteId(self.next_id);
         let leg = LegTrack { stream_id, track_id: track_id.clone(), kind, codec, ssrc: out_ssrc };
         let sender = match peer.add_route(rid, leg) {
@@ -548,6 +548,7 @@ impl Shard {
     fn retarget_layers(&mut self, now: Instant) {
         let wanted = crate::adapt::retarget(now, &mut self.routes, &self.sources);
         self.request_keyframes(now, wanted);
+        self.events.extend(crate::adapt::dynacast(now, &self.routes, &mut self.sources));
     }
 
     fn request_keyframes(&mut self, now: Instant, wanted: Vec<crate::adapt::KeyframeWanted>) {

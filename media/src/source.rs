@@ -93,6 +93,10 @@ struct LayerState {
     last_keyframe_request: Option<Instant>,
     /// When the layer's last packet arrived.
     last_packet: Option<Instant>,
+    /// Dynacast: no route has taken it since this instant (None: wanted).
+    unwanted_since: Option<Instant>,
+    /// Dynacast: the publisher was told it may switch the layer off.
+    off: bool,
     frames: FrameCount,
     /// Video: recent packets, to answer NACKs.
     history: History,
@@ -221,6 +225,8 @@ impl Source {
             rank_key,
             last_keyframe_request: None,
             last_packet: None,
+            unwanted_since: None,
+            off: false,
             frames: FrameCount::default(),
             history: History::default(),
         };
@@ -235,8 +241,11 @@ impl Source {
     /// The layer a leg wanting `want` should forward at `now`: the best one that `want` allows
     /// (not above `max_rank`; the smallest covering `size` when sizes are known) among
     /// those sending; when none of those is sending, the best allowed one that is.
-    pub(crate) fn pick_layer(&self, now: Instant, want: LayerWant) -> Option<u32> {
-        let live = |l: &LayerState| l.last_packet.is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE);
+    /// A layer dynacast switched off counts as sending when `wake` is set: asking for it turns
+    /// it back on (a route already forwarding keeps its layer meanwhile).
+    pub(crate) fn pick_layer(&self, now: Instant, want: LayerWant, wake: bool) -> Option<u32> {
+        let live =
+            |l: &LayerState| (wake && l.off) || l.last_packet.is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE);
         let covers = |l: &LayerState| match (want.size, l.frames.size) {
             (Some((w, h)), Some((lw, lh))) => lw >= w && lh >= h,
             _ => false,
@@ -249,6 +258,24 @@ impl Source {
             .or_else(|| self.layers.iter().find(|l| live(l)))
             .or(allowed.last());
         picked.map(|l| l.layer.ssrc)
+    }
+
+    /// Dynacast: records that routes take the layers `taken` (SSRCs) at `now`. A layer no route
+    /// took for `grace` may be switched off, a wanted one must be on; returns the rids to keep
+    /// sending when that set changed (the lowest layer is always kept). Only for simulcast
+    /// sources whose layers all have rids.
+    pub(crate) fn update_wanted(&mut self, now: Instant, taken: &[u32], grace: Duration) -> Option<Vec<String>> {
+        if self.layers.len() < 2 || self.layers.iter().any(|l| l.layer.rid.is_none()) {
+            return None;
+        }
+        let mut changed = false;
+        for (i, l) in self.layers.iter_mut().enumerate() {
+            let wanted = i == 0 || taken.contains(&l.layer.ssrc);
+            l.unwanted_since = if wanted { None } else { l.unwanted_since.or(Some(now)) };
+            let off = l.unwanted_since.is_some_and(|t| now.saturating_duration_since(t) >= grace);
+            changed |= std::mem::replace(&mut l.off, off) != off;
+        }
+        changed.then(|| self.layers.iter().filter(|l| !l.off).filter_map(|l| l.layer.rid.clone()).collect())
     }
 
     /// Position of layer `ssrc` by quality (0 = the lowest).
@@ -403,13 +430,13 @@ mod tests {
         let t = Instant::now();
         let s = simulcast(t);
         assert_eq!(s.layers().map(|l| l.ssrc).collect::<Vec<_>>(), [1000, 2000, 3000], "q, h, f whatever the order opened");
-        assert_eq!(s.pick_layer(t, LayerWant::TOP), Some(3000));
-        assert_eq!(s.pick_layer(t, LayerWant { max_rank: 1, size: None }), Some(2000));
-        assert_eq!(s.pick_layer(t, LayerWant { max_rank: 0, size: None }), Some(1000));
-        assert_eq!(s.pick_layer(t, LayerWant { max_rank: u8::MAX, size: Some((0, 200)) }), Some(2000), "smallest tall enough");
-        assert_eq!(s.pick_layer(t, LayerWant { max_rank: u8::MAX, size: Some((160, 90)) }), Some(1000));
-        assert_eq!(s.pick_layer(t, LayerWant { max_rank: u8::MAX, size: Some((1920, 1080)) }), Some(3000), "none tall enough: the best");
-        assert_eq!(s.pick_layer(t, LayerWant { max_rank: 0, size: Some((640, 480)) }), Some(1000), "the cap wins");
+        assert_eq!(s.pick_layer(t, LayerWant::TOP, false), Some(3000));
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: 1, size: None }, false), Some(2000));
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: 0, size: None }, false), Some(1000));
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: u8::MAX, size: Some((0, 200)) }, false), Some(2000), "smallest tall enough");
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: u8::MAX, size: Some((160, 90)) }, false), Some(1000));
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: u8::MAX, size: Some((1920, 1080)) }, false), Some(3000), "none tall enough: the best");
+        assert_eq!(s.pick_layer(t, LayerWant { max_rank: 0, size: Some((640, 480)) }, false), Some(1000), "the cap wins");
         assert_eq!(s.rid_of(2000), Some("h"));
         assert_eq!(s.media_ssrc(), 3000);
         assert_eq!(s.frames().size, Some((640, 480)));
@@ -424,8 +451,30 @@ mod tests {
         let mut p = vp8(2, false, true);
         p.header.ssrc = 1000;
         s.ingest(later, &mut p);
-        assert_eq!(s.pick_layer(later, LayerWant::TOP), Some(1000));
-        assert_eq!(s.pick_layer(later + LAYER_IDLE * 2, LayerWant::TOP), Some(3000), "nothing sends: the best allowed");
+        assert_eq!(s.pick_layer(later, LayerWant::TOP, false), Some(1000));
+        assert_eq!(s.pick_layer(later + LAYER_IDLE * 2, LayerWant::TOP, false), Some(3000), "nothing sends: the best allowed");
+    }
+
+    #[test]
+    fn dynacast_switches_off_layers_no_route_takes_after_a_grace() {
+        let t = Instant::now();
+        let mut s = simulcast(t);
+        let grace = Duration::from_secs(2);
+        assert_eq!(s.update_wanted(t, &[2000], grace), None, "nothing off yet");
+        let later = t + grace;
+        assert_eq!(s.update_wanted(later, &[2000], grace), Some(vec!["q".into(), "h".into()]), "f off; q always kept");
+        assert_eq!(s.update_wanted(later, &[2000], grace), None, "no change, no message");
+        // f, off, counts as sending for a route that wants it (asking wakes it up) ...
+        let idle = later + LAYER_IDLE * 2;
+        assert_eq!(s.pick_layer(idle, LayerWant::TOP, true), Some(3000));
+        // ... not for a route starting now, which starts on a layer that sends
+        let mut p = vp8(2, false, true);
+        p.header.ssrc = 2000;
+        s.ingest(idle, &mut p);
+        assert_eq!(s.pick_layer(idle, LayerWant::TOP, false), Some(2000));
+        assert_eq!(s.update_wanted(idle, &[3000], grace), Some(vec!["q".into(), "h".into(), "f".into()]), "on at once");
+        let mut single = source(MediaKind::Video, None);
+        assert_eq!(single.update_wanted(t + grace * 2, &[], grace), None, "one layer: nothing to switch off");
     }
 
     #[test]

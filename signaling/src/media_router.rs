@@ -56,7 +56,9 @@ pub(crate) async fn route_media_events(shared: Shared, mut events: mpsc::Unbound
             | MediaEvent::NegotiationFailed { peer, .. }
             | MediaEvent::PeerConnected { peer, .. }
             | MediaEvent::PeerFailed { peer } => *peer,
-            MediaEvent::SourceOpened { publisher, .. } | MediaEvent::SourceClosed { publisher, .. } => *publisher,
+            MediaEvent::SourceOpened { publisher, .. }
+            | MediaEvent::SourceClosed { publisher, .. }
+            | MediaEvent::LayersWanted { publisher, .. } => *publisher,
             other => {
                 warn!(event = ?other, "unhandled media event");
                 continue;

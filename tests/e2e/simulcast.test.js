@@ -2,6 +2,7 @@
 // the SDK sends in three layers (q/h/f); two SDK pages receive it, one showing it in a 640×480 tile, one in a
 // 160×120 tile. Each decodes the layer that fits its tile; the small one climbs to the full layer
 // when its tile grows, gets nothing while the tile is hidden, and resumes when it is shown again.
+// Dynacast: the layer no one receives stops at the publisher, and comes back when a tile needs it.
 // The admin API names the layer each leg forwards.
 
 const assert = require('node:assert/strict');
@@ -56,6 +57,27 @@ describe('simulcast and adaptive stream', { timeout: 180_000 }, () => {
     }, { timeout, describe: () => `${who.label}: not decoding ${height}p frames: ${JSON.stringify(last)}` });
   };
 
+  /** Bytes sent so far per rid by the publisher. */
+  const sentByRid = () => pub.page.evaluate(async () => {
+    const out = {};
+    (await window.room.engine.publisherPC.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') out[s.rid] = s.bytesSent ?? 0;
+    });
+    return out;
+  });
+
+  /** Waits until the publisher's layer `rid` sends (`on`) or stops sending (`!on`). */
+  const layerSending = async (rid, on, timeout = 15_000) => {
+    let last;
+    await waitFor(async () => {
+      const a = await sentByRid();
+      await sleep(1000);
+      const b = await sentByRid();
+      last = [a, b];
+      return on ? b[rid] > a[rid] : b[rid] === a[rid];
+    }, { timeout, describe: () => `layer ${rid} ${on ? 'not sending' : 'still sending'}: ${JSON.stringify(last)}` });
+  };
+
   const startSdkPage = async (who, name, show) => {
     await openRecorderPage(who.page, server.url);
     const { token, identity } = await devToken(server.url, ROOM, name);
@@ -108,6 +130,12 @@ describe('simulcast and adaptive stream', { timeout: 180_000 }, () => {
     assert.equal(seen.small.frame_height, pub.layers.q);
   });
 
+  it('dynacast: a layer no one receives is switched off at the publisher', async () => {
+    await layerSending('h', false);
+    await layerSending('q', true);
+    await layerSending('f', true);
+  });
+
   it('a tile that grows gets the full layer', async () => {
     await small.page.evaluate(() => {
       for (const v of document.querySelectorAll('video')) Object.assign(v.style, { width: '640px', height: '480px' });
@@ -135,5 +163,13 @@ describe('simulcast and adaptive stream', { timeout: 180_000 }, () => {
       for (const v of document.querySelectorAll('video')) v.style.display = 'block';
     });
     await decodesAt(small, pub.layers.f);
+  });
+
+  it('a tile that needs the switched-off layer turns it back on', async () => {
+    await small.page.evaluate(() => {
+      for (const v of document.querySelectorAll('video')) Object.assign(v.style, { width: '400px', height: '300px' });
+    });
+    await layerSending('h', true);
+    await decodesAt(small, pub.layers.h);
   });
 });

@@ -262,6 +262,18 @@ export class LocalParticipant extends Participant {
   // --- called by the Room ---
 
   /**
+   * Dynacast: sends only the simulcast layers `rids` of our track `trackSid` (no one receives the
+   * others; the encoder skips them until they are named again).
+   * @param {string} trackSid
+   * @param {string[]} rids
+   * @internal
+   */
+  async setLayersWanted(trackSid, rids) {
+    const publication = this.#tracks.bySid(trackSid);
+    if (publication && Array.isArray(rids)) await this.#publisher?.setActiveLayers(publication.source, rids);
+  }
+
+  /**
    * A new connection's Publisher (at `joined`): everything we send goes on it, then one offer
    * (none while we send nothing).
    * A raised hand is raised again (a rejoin is a new session on the server).

@@ -50,6 +50,26 @@ export class Publisher {
   }
 
   /**
+   * Switches the simulcast layers of `source` on (`rids`) and off (the others), without
+   * renegotiating.
+   * @param {TrackSource} source
+   * @param {string[]} rids
+   */
+  async setActiveLayers(source, rids) {
+    const sender = this.transceivers[source]?.sender;
+    if (!sender) return;
+    const params = sender.getParameters();
+    let changed = false;
+    for (const encoding of params.encodings ?? []) {
+      if (!encoding.rid) continue;
+      const active = rids.includes(encoding.rid);
+      changed ||= encoding.active !== active;
+      encoding.active = active;
+    }
+    if (changed) await sender.setParameters(params);
+  }
+
+  /**
    * Whether `source` has a transceiver on this connection.
    * @param {TrackSource} source
    */

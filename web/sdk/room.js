@@ -296,6 +296,7 @@ export class Room extends Emitter {
         if (own) return local.ownTracks.muted(msg.track, msg.muted, msg.by ?? null);
         return this.#roster.trackMuted(msg.participant, msg.track, msg.muted, msg.by ?? null);
       case 'unmute_requested': return local.ownTracks.unmuteRequested(msg.track, msg.by);
+      case 'layers_wanted': return local.setLayersWanted(msg.track, msg.rids);
       case 'on_hold': return this.#handleHold(true, msg.by);
       case 'resumed': return this.#handleHold(false, msg.by);
       case 'moved': return this.#handleMoved(msg);

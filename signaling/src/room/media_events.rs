@@ -22,7 +22,9 @@ fn peer_of(ev: &MediaEvent) -> Option<PeerId> {
         | MediaEvent::NegotiationFailed { peer, .. }
         | MediaEvent::PeerConnected { peer, .. }
         | MediaEvent::PeerFailed { peer } => Some(*peer),
-        MediaEvent::SourceOpened { publisher, .. } | MediaEvent::SourceClosed { publisher, .. } => Some(*publisher),
+        MediaEvent::SourceOpened { publisher, .. }
+        | MediaEvent::SourceClosed { publisher, .. }
+        | MediaEvent::LayersWanted { publisher, .. } => Some(*publisher),
         _ => None,
     }
 }
@@ -130,6 +132,10 @@ impl Room {
                 self.on_source_opened(source, publisher, remote_track_id, kind, mime_type)
             }
             MediaEvent::AudioLevels { levels } => self.on_audio_levels(levels),
+            MediaEvent::LayersWanted { source, rids, .. } => {
+                let Some((sid, track)) = self.participants.source(source).cloned() else { return };
+                self.send_to(&sid, ServerMessage::LayersWanted { track, rids });
+            }
             MediaEvent::SourceClosed { source, .. } => {
                 let Some((sid, track)) = self.participants.forget_source(source) else { return };
                 if let Some(p) = self.participants.get_mut(&sid) {
