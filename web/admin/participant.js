@@ -76,7 +76,7 @@ export class ParticipantCard {
     const down = sum(p.subscriptions.map((s) => s.stats?.bitrate_bps));
     setText(this.details, [
       `Sends ${formatBitrate(up)}`,
-      `receives ${formatBitrate(down)} (${p.subscriptions.length} tracks)`,
+      `receives ${formatBitrate(down)} (${p.subscriptions.length} tracks${layerSummary(p.subscriptions)})`,
       p.remote_address ? `from ${p.remote_address}` : null,
       p.joined_at ? `joined ${formatTime(p.joined_at)}` : null,
       `may: ${permissionSummary(p.permissions)}`,
@@ -169,6 +169,14 @@ function videoText(s) {
   if (!s || !s.frame_width) return s?.rtt_ms ? `RTT ${formatMs(s.rtt_ms)}` : '—';
   const fps = s.frames_per_second ? ` · ${Math.round(s.frames_per_second)} fps` : '';
   return `${s.frame_width}×${s.frame_height}${fps}`;
+}
+
+const LAYER_TEXT = ['quarter', 'half', 'full'];
+
+/** `; simulcast layers: full, quarter` for the received tracks of simulcast publishers. */
+function layerSummary(subscriptions) {
+  const layers = subscriptions.map((s) => s.stats?.layer).filter((l) => typeof l === 'number');
+  return layers.length ? `; simulcast layers: ${layers.map((l) => LAYER_TEXT[l] ?? `#${l}`).join(', ')}` : '';
 }
 
 function sum(values) {
