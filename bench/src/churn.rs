@@ -12,6 +12,7 @@
 //! Afterwards the server's own gauges must show only the publisher left (no leaked participant,
 //! media peer or session).
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,8 +23,11 @@ use serde_json::{json, Value};
 use switchboard::auth::Claims;
 use tokio::sync::Semaphore;
 
-use crate::peer::{BenchPeer, Traffic, Window};
+use switchboard_tests::Window;
+
+use crate::participant::LoadPeer;
 use crate::sys;
+use crate::traffic::Traffic;
 
 #[derive(Parser, Debug)]
 pub struct ChurnArgs {
@@ -73,13 +77,15 @@ pub async fn run(a: ChurnArgs) -> Result<Value> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).no_proxy().build()?;
     sys::scrape(&http, &a.url).await.with_context(|| format!("is a switchboard running at {}?", a.url))?;
     let tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
-    let window = Arc::new(Window::new());
+    let bind_ip: IpAddr = a.local_ip.parse().with_context(|| format!("--local-ip {} is not an IP address", a.local_ip))?;
+    let camera = Traffic::camera();
+    let config = camera.participant_config(bind_ip, Arc::new(Window::new()));
     let token = |room: &str, identity: &str| {
         Claims::join(&a.api_key, room, identity, None, Duration::from_secs(3600)).sign(&a.api_secret)
     };
     let join = |room: String, identity: String| {
-        let (url, token, window, ip) = (a.url.clone(), token(&room, &identity), Arc::clone(&window), a.local_ip.clone());
-        async move { BenchPeer::join(&url, &token, &identity, window, &ip).await.with_context(|| format!("{identity}: join")) }
+        let (url, token, config) = (a.url.clone(), token(&room, &identity), config.clone());
+        async move { LoadPeer::join(&url, &token, &identity, config).await.with_context(|| format!("{identity}: join")) }
     };
 
     // 1. Idle participants.
@@ -110,8 +116,7 @@ pub async fn run(a: ChurnArgs) -> Result<Value> {
     // 2. Churn around one publisher.
     let room = format!("churn-{tag}");
     let mut anchor = join(room.clone(), "anchor".into()).await?;
-    let camera = Traffic::camera();
-    anchor.publish(&camera, Duration::from_secs(20)).await.context("anchor: publish")?;
+    anchor.publish().await.context("anchor: publish")?;
     let done = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let sem = Arc::new(Semaphore::new(a.concurrency.max(1)));

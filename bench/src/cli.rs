@@ -2,8 +2,9 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use switchboard_tests::Pacing;
+
 use crate::churn;
-use crate::peer::Pacing;
 
 #[derive(Parser)]
 #[command(name = "loadgen", about = "Switchboard load generator and benchmark")]
@@ -124,7 +125,8 @@ pub(crate) struct RunArgs {
     pub(crate) packets_per_frame: Option<u32>,
     #[arg(long)]
     pub(crate) video_bytes: Option<usize>,
-    #[arg(long, value_enum)]
+    /// How video packets are spaced: `frames` (each frame's packets back to back) or `even`.
+    #[arg(long)]
     pub(crate) pacing: Option<Pacing>,
     /// Participants joining at the same time.
     #[arg(long, default_value_t = 8)]

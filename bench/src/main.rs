@@ -13,14 +13,16 @@
 mod check;
 mod churn;
 mod cli;
-mod hist;
 mod janus;
-mod peer;
+mod janus_peer;
+mod participant;
 mod plot;
 mod render;
 mod sys;
+mod traffic;
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,9 +33,11 @@ use switchboard::auth::Claims;
 use tokio::sync::Semaphore;
 
 use cli::{Cli, Command, RunArgs, Scenario, Server};
-use hist::Hist;
-use peer::{BenchPeer, Pacing, Traffic, Window};
+use participant::LoadPeer;
+use switchboard_tests::hist::Hist;
+use switchboard_tests::{Pacing, Window};
 use sys::{round1, round2, round3};
+use traffic::Traffic;
 
 struct Plan {
     rooms: usize,
@@ -114,7 +118,7 @@ struct Spec {
 
 struct Joined {
     room: usize,
-    peer: BenchPeer,
+    peer: LoadPeer,
 }
 
 fn hist_ms(h: &Hist) -> Value {
@@ -174,6 +178,11 @@ async fn run(a: RunArgs) -> Result<Value> {
     let tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
     let room_name = |r: usize| format!("bench-{label}-{tag}-{r}");
     let window = Arc::new(Window::new());
+    let bind_ip: IpAddr = a
+        .local_ip
+        .parse()
+        .with_context(|| format!("--local-ip {} is not an IP address", a.local_ip))?;
+    let config = p.traffic.participant_config(bind_ip, Arc::clone(&window));
     let setup_started = Instant::now();
 
     // Publishers of every room first, then subscribers.
@@ -208,34 +217,26 @@ async fn run(a: RunArgs) -> Result<Value> {
                 Duration::from_secs(3600),
             )
             .sign(&a.api_secret);
-            let (url, identity, room, traffic, window, sem, local_ip, janus) = (
+            let (url, identity, room, config, sem, janus) = (
                 a.url.clone(),
                 s.identity.clone(),
                 s.room,
-                p.traffic.clone(),
-                Arc::clone(&window),
+                config.clone(),
                 Arc::clone(&sem),
-                a.local_ip.clone(),
                 janus.clone(),
             );
             handles.push(tokio::spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let mut peer = match &janus {
-                    None => BenchPeer::join(&url, &token, &identity, window, &local_ip).await,
+                    None => LoadPeer::join(&url, &token, &identity, config).await,
                     Some(api) => {
-                        BenchPeer::join_janus(
-                            api,
-                            janus_room_base + room as u64,
-                            &identity,
-                            window,
-                            &local_ip,
-                        )
-                        .await
+                        LoadPeer::join_janus(api, janus_room_base + room as u64, &identity, config)
+                            .await
                     }
                 }
                 .with_context(|| format!("{identity}: join"))?;
                 if publishes {
-                    peer.publish(&traffic, Duration::from_secs(20))
+                    peer.publish()
                         .await
                         .with_context(|| format!("{identity}: publish"))?;
                 }
@@ -383,7 +384,7 @@ async fn run(a: RunArgs) -> Result<Value> {
     }
     for j in &peers {
         let s = j.peer.summary();
-        j.peer.with_recv(|r| {
+        j.peer.with_measured(|r| {
             latency.merge(&r.latency);
             received += r.in_window;
             packets_total += r.packets;

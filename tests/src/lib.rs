@@ -3,14 +3,18 @@
 //!
 //! - [`signal`]: [`signal::SignalClient`], the raw protocol client (JSON, raw text, binary frames,
 //!   close codes).
-//! - [`peer`]: [`peer::TestParticipant`], a signalling client plus a publisher and a subscriber
-//!   peer connection, with media pumps and per-track receive statistics.
+//! - [`peer`]: [`peer::TestParticipant`], a signalling client plus a [`peer::PeerPair`] (a
+//!   publisher and a subscriber peer connection), with media pumps and per-track receive
+//!   statistics; the load generator's options (video pacing, measure mode) are knobs of
+//!   [`peer::ParticipantConfig`].
+//! - [`hist`]: the log-linear histogram of the measure mode's delays.
 //! - [`local`]: the tracks the kit and the load generator send (codecs, static RTP tracks, packets).
 //! - [`media`]: the synthetic payload format (VP8 descriptor + frame header, integrity stamps).
 //! - [`sdp`]: the small SDP reader used to learn the SSRCs a remote description declared.
 //!
 //! The wire protocol is `docs/protocol.md`.
 
+pub mod hist;
 pub mod local;
 pub mod media;
 pub mod peer;
@@ -21,8 +25,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use peer::{
-    ArrivalGap, ConnectionStates, FixedVideoPackets, MediaKind, ParticipantConfig,
-    PublishedTrackInfo, ReceivedTrack, TestParticipant, AUDIO_LEVEL_URI,
+    ArrivalGap, ConnectionStates, FixedVideoPackets, MediaKind, Measured, MeasuredTrack, Pacing,
+    ParticipantConfig, PeerPair, PublishedTrackInfo, ReceivedTrack, TestParticipant, VideoPacing,
+    Window, AUDIO_LEVEL_URI,
 };
 pub use signal::{Message, SignalClient, SignalReceiver, SignalSender};
 pub use webrtc::peer_connection::RTCPeerConnectionState;

@@ -1,4 +1,5 @@
-//! Peer connection event handlers and the reader of each remote track.
+//! Peer connection event handlers and the reader of each remote track (verify mode here, measure
+//! mode in `measure.rs`).
 
 use super::*;
 
@@ -16,6 +17,12 @@ impl PeerConnectionEventHandler for PublisherHandler {
         tracing::debug!("publisher pc: {state}");
         self.inner.publisher_states.lock().unwrap().push(state);
     }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.inner.gathered[0].store(true, Ordering::Release);
+        }
+    }
 }
 
 pub(super) struct SubscriberHandler {
@@ -27,6 +34,12 @@ impl PeerConnectionEventHandler for SubscriberHandler {
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
         tracing::debug!("subscriber pc: {state}");
         self.inner.subscriber_states.lock().unwrap().push(state);
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.inner.gathered[1].store(true, Ordering::Release);
+        }
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
@@ -42,6 +55,15 @@ pub(super) async fn read_remote_track(inner: Arc<Inner>, track: Arc<dyn TrackRem
     let Some(kind) = MediaKind::from_codec_kind(track.kind().await) else {
         return;
     };
+    if let Some(measurement) = &inner.measurement {
+        inner
+            .remote_tracks
+            .lock()
+            .unwrap()
+            .insert(track_id, Arc::clone(&track));
+        read_measured(measurement, track.as_ref(), stream_id, kind).await;
+        return;
+    }
     let ssrcs = track.ssrcs().await;
     let mime_type = match ssrcs.first() {
         Some(ssrc) => track.codec(*ssrc).await.map(|c| c.mime_type),

@@ -1,10 +1,13 @@
-//! [`TestParticipant`]: a signalling client plus a publisher and a subscriber peer connection
-//! (async `webrtc` 0.21.1), publishing synthetic Opus + VP8 and recording what it receives.
+//! [`TestParticipant`]: a signalling client plus a [`PeerPair`] (publisher and subscriber peer
+//! connections, async `webrtc` 0.21.1), publishing synthetic Opus + VP8 and recording what it
+//! receives.
 //!
 //! Setup follows the protocol's two-PC model: the publisher PC offers (`publish_offer` with a
 //! `sources` map), the subscriber PC answers every `subscribe_offer` right after
 //! `set_local_description` (the server is ICE-lite, so nobody waits for gathering). Both PCs bind
-//! UDP on `127.0.0.1:0`, have mDNS disabled and no ICE servers.
+//! UDP on `127.0.0.1:0` (or [`ParticipantConfig::bind_ip`]), have mDNS disabled and no ICE
+//! servers. By default every payload is verified; [`ParticipantConfig::measure`] switches to the
+//! load generator's measure mode, and [`ParticipantConfig::video_pacing`] to its video timing.
 //!
 //! Every task the participant starts (signalling loop, media pumps, RTCP readers, track readers)
 //! is kept in one list and aborted by [`TestParticipant::leave`],
@@ -12,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,6 +28,7 @@ use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYP
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpHeaderExtensionCapability, RtpCodecKind};
+use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
@@ -32,8 +37,8 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
-    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCPeerConnectionState,
-    Registry, SettingEngineBuilder,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState,
+    RTCPeerConnectionState, Registry, SettingEngineBuilder,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -46,7 +51,9 @@ use crate::{msg_type, ws_url, Joined};
 const POLL: Duration = Duration::from_millis(20);
 
 mod handlers;
+mod measure;
 mod observe;
+mod pair;
 mod publish;
 mod pumps;
 mod signalling;
@@ -54,6 +61,9 @@ mod state;
 mod types;
 
 use handlers::*;
+pub use measure::{Measured, MeasuredTrack, Window};
+use measure::*;
+pub use pair::PeerPair;
 use pumps::*;
 use signalling::*;
 use state::*;
@@ -62,13 +72,8 @@ pub use types::*;
 /// A participant for tests: WebSocket signalling, a publisher PC and a subscriber PC.
 pub struct TestParticipant {
     joined: Joined,
-    config: ParticipantConfig,
     sender: SignalSender,
-    publisher: Arc<dyn PeerConnection>,
-    subscriber: Arc<dyn PeerConnection>,
-    inner: Arc<Inner>,
-    published: Vec<PublishedTrack>,
-    stopped: bool,
+    pair: PeerPair,
 }
 
 impl TestParticipant {
@@ -99,48 +104,24 @@ impl TestParticipant {
         config: ParticipantConfig,
     ) -> Result<TestParticipant> {
         let (sender, receiver) = client.split();
-        let inner = Arc::new(Inner::default());
-        inner
+        let pair = PeerPair::new(config).await?;
+        pair.inner
             .messages
             .lock()
             .unwrap()
             .push(Message::Json(joined.raw.clone()));
-
-        let publisher = build_pc(
-            Arc::new(PublisherHandler {
-                inner: Arc::clone(&inner),
-            }),
-            true,
-            &config,
-        )
-        .await?;
-        let subscriber = build_pc(
-            Arc::new(SubscriberHandler {
-                inner: Arc::clone(&inner),
-            }),
-            false,
-            &config,
-        )
-        .await?;
-
-        let signal_task = inner.spawn(signal_loop(
-            Arc::clone(&inner),
+        let signal_task = pair.inner.spawn(signal_loop(
+            Arc::clone(&pair.inner),
             receiver,
             sender.clone(),
-            Arc::clone(&publisher),
-            Arc::clone(&subscriber),
+            Arc::clone(&pair.publisher),
+            Arc::clone(&pair.subscriber),
         ));
-        *inner.signal_task.lock().unwrap() = Some(signal_task);
-
+        *pair.inner.signal_task.lock().unwrap() = Some(signal_task);
         Ok(TestParticipant {
             joined,
-            config,
             sender,
-            publisher,
-            subscriber,
-            inner,
-            published: Vec::new(),
-            stopped: false,
+            pair,
         })
     }
 
@@ -164,18 +145,6 @@ impl TestParticipant {
         self.sender.send(msg).await
     }
 
-    fn abort_tasks(&self) {
-        self.inner.stopping.store(true, Ordering::Release);
-        for task in self.inner.tasks.lock().unwrap().drain(..) {
-            task.abort();
-        }
-    }
-
-    async fn close_pcs(&self) {
-        let _ = self.publisher.close().await;
-        let _ = self.subscriber.close().await;
-    }
-
     /// Sends `leave`, waits (up to 3 s) for the server to close the socket, then stops every
     /// task and closes both PCs. Returns the close code the server sent, if one was seen.
     pub async fn leave(mut self) -> Result<Option<u16>> {
@@ -193,17 +162,28 @@ impl TestParticipant {
     /// Closes the WebSocket abruptly (TCP close, no close frame, no `leave`) and closes both
     /// PCs, so STUN checks go unanswered. Stops every task.
     pub async fn drop_abruptly(mut self) {
-        self.abort_tasks();
+        self.pair.abort_tasks();
         self.sender.drop_sink().await;
-        self.close_pcs().await;
-        self.stopped = true;
+        self.pair.close_pcs().await;
+        self.pair.stopped = true;
+    }
+
+    /// Sends `leave` and stops at once, without waiting for the server to close the socket:
+    /// drops the WebSocket, stops every task and closes both PCs, each step bounded by 2 s (a
+    /// load generator leaves hundreds of participants at a time).
+    pub async fn leave_now(mut self) {
+        const STEP: Duration = Duration::from_secs(2);
+        self.pair.inner.stopping.store(true, Ordering::Release);
+        let _ = tokio::time::timeout(STEP, self.sender.send(json!({"type": "leave"}))).await;
+        self.sender.drop_sink().await;
+        self.pair.close(STEP).await;
     }
 
     /// Closes the WebSocket abruptly (no close frame, no `leave`) but keeps both PCs and the
     /// media pumps running.
     pub async fn drop_websocket(&self) {
         // Stopping the signalling loop drops the read half; dropping the sink drops the rest.
-        let loop_task = self.inner.signal_task.lock().unwrap().clone();
+        let loop_task = self.pair.inner.signal_task.lock().unwrap().clone();
         if let Some(task) = loop_task {
             task.abort();
         }
@@ -215,46 +195,41 @@ impl TestParticipant {
     /// WebSocket stays open.
     pub async fn close_peer_connections(&self) {
         let signal_task = self
+            .pair
             .inner
             .signal_task
             .lock()
             .unwrap()
             .as_ref()
             .map(|t| t.id());
-        for task in self.inner.tasks.lock().unwrap().iter() {
+        for task in self.pair.inner.tasks.lock().unwrap().iter() {
             if Some(task.id()) != signal_task {
                 task.abort();
             }
         }
-        self.close_pcs().await;
+        self.pair.close_pcs().await;
     }
 
     async fn shutdown(&mut self) {
-        if self.stopped {
+        if self.pair.stopped {
             return;
         }
-        self.stopped = true;
-        self.abort_tasks();
+        self.pair.stopped = true;
+        self.pair.abort_tasks();
         self.sender.drop_sink().await;
-        self.close_pcs().await;
+        self.pair.close_pcs().await;
     }
 }
 
 impl Drop for TestParticipant {
     fn drop(&mut self) {
-        if self.stopped {
+        // The pair's own `Drop` stops the tasks and closes the PCs.
+        if self.pair.stopped {
             return;
         }
-        self.abort_tasks();
         let sender = self.sender.clone();
-        let publisher = Arc::clone(&self.publisher);
-        let subscriber = Arc::clone(&self.subscriber);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                sender.drop_sink().await;
-                let _ = publisher.close().await;
-                let _ = subscriber.close().await;
-            });
+            handle.spawn(async move { sender.drop_sink().await });
         }
     }
 }

@@ -5,7 +5,7 @@ use super::*;
 impl TestParticipant {
     /// Snapshot of every remote track received so far, in arrival order.
     pub fn received(&self) -> Vec<ReceivedTrack> {
-        self.inner.snapshot()
+        self.pair.inner.snapshot()
     }
 
     /// Remote tracks published by participant `sid` (msid stream id).
@@ -52,7 +52,8 @@ impl TestParticipant {
 
     /// Every JSON message received so far (starting with `joined`).
     pub fn messages(&self) -> Vec<Value> {
-        self.inner
+        self.pair
+            .inner
             .messages
             .lock()
             .unwrap()
@@ -63,7 +64,7 @@ impl TestParticipant {
 
     /// Every message received so far, including a final [`Message::Closed`].
     pub fn all_messages(&self) -> Vec<Message> {
-        self.inner.messages.lock().unwrap().clone()
+        self.pair.inner.messages.lock().unwrap().clone()
     }
 
     pub(super) fn last_message_of_type(&self, ty: &str) -> Option<Value> {
@@ -128,7 +129,8 @@ impl TestParticipant {
 
     /// The close code and reason, once the signalling socket has closed.
     pub fn close_info(&self) -> Option<(Option<u16>, String)> {
-        self.inner
+        self.pair
+            .inner
             .messages
             .lock()
             .unwrap()
@@ -141,30 +143,28 @@ impl TestParticipant {
 
     /// Local failures (SDP that could not be applied, sends that failed, …).
     pub fn errors(&self) -> Vec<String> {
-        self.inner.errors.lock().unwrap().clone()
+        self.pair.errors()
+    }
+
+    /// The pair of peer connections (its configuration, PCs and measure mode).
+    pub fn pair(&self) -> &PeerPair {
+        &self.pair
+    }
+
+    /// Measure mode: runs `f` on what arrived so far (`None` without
+    /// [`ParticipantConfig::measure`]).
+    pub fn with_measured<R>(&self, f: impl FnOnce(&Measured) -> R) -> Option<R> {
+        self.pair.with_measured(f)
     }
 
     /// How many `subscribe_offer`s were answered.
     pub fn subscribe_offers_answered(&self) -> u64 {
-        self.inner.subscribe_offers_answered.load(Ordering::Acquire)
+        self.pair.inner.subscribe_offers_answered.load(Ordering::Acquire)
     }
 
     /// Current state and history of both PCs.
     pub fn connection_states(&self) -> ConnectionStates {
-        let publisher_history = self.inner.publisher_states.lock().unwrap().clone();
-        let subscriber_history = self.inner.subscriber_states.lock().unwrap().clone();
-        ConnectionStates {
-            publisher: publisher_history
-                .last()
-                .copied()
-                .unwrap_or(RTCPeerConnectionState::New),
-            subscriber: subscriber_history
-                .last()
-                .copied()
-                .unwrap_or(RTCPeerConnectionState::New),
-            publisher_history,
-            subscriber_history,
-        }
+        self.pair.connection_states()
     }
 
     pub(super) async fn wait_state(
@@ -173,36 +173,7 @@ impl TestParticipant {
         want: RTCPeerConnectionState,
         timeout: Duration,
     ) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let states = self.connection_states();
-            let current = if publisher {
-                states.publisher
-            } else {
-                states.subscriber
-            };
-            if current == want {
-                return Ok(());
-            }
-            if matches!(
-                current,
-                RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
-            ) && want != current
-            {
-                bail!(
-                    "{} PC is {current}, waiting for {want}: {states:?}",
-                    if publisher { "publisher" } else { "subscriber" }
-                );
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "{} PC not {want} within {timeout:?}: {states:?}; local errors: {:?}",
-                    if publisher { "publisher" } else { "subscriber" },
-                    self.errors()
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        self.pair.wait_state(publisher, want, timeout).await
     }
 
     /// Waits for the publisher PC to be `Connected`.
@@ -220,6 +191,7 @@ impl TestParticipant {
     /// Sends a PLI for a received track (as a browser's decoder would).
     pub async fn request_keyframe(&self, track_id: &str) -> Result<()> {
         let track = self
+            .pair
             .inner
             .remote_tracks
             .lock()

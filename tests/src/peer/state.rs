@@ -48,6 +48,11 @@ pub(super) struct LocalTrackState {
     pub(super) drop_every_nth: Option<u32>,
     /// Packets numbered so far (sent or dropped).
     pub(super) packets_numbered: AtomicU64,
+    /// RTCP batches with a PLI or FIR.
+    pub(super) keyframe_requests: AtomicU64,
+    /// [`ParticipantConfig::measure`], and the packets sent with a stamp inside it.
+    pub(super) window: Option<Arc<Window>>,
+    pub(super) sent_in_window: AtomicU64,
 }
 
 pub(super) struct PublishedTrack {
@@ -73,6 +78,10 @@ pub(super) struct Inner {
     /// The signalling loop (also in `tasks`).
     pub(super) signal_task: Mutex<Option<tokio::task::AbortHandle>>,
     pub(super) stopping: AtomicBool,
+    /// ICE gathering complete, per PC (publisher, subscriber).
+    pub(super) gathered: [AtomicBool; 2],
+    /// Measure mode ([`ParticipantConfig::measure`]).
+    pub(super) measurement: Option<Measurement>,
 }
 
 impl Inner {

@@ -75,6 +75,53 @@ pub struct ParticipantConfig {
     /// The source name declared for the audio track in `publish_offer.sources` (default
     /// `microphone`), to test how the server treats other names.
     pub audio_source: Option<String>,
+    /// Address both PCs bind their UDP socket to (port 0). Default `127.0.0.1`.
+    pub bind_ip: IpAddr,
+    /// Opt-in load-generator video timing: a packet rate instead of
+    /// [`video_fps`](Self::video_fps), paced by frames or evenly (see [`VideoPacing`]). Needs
+    /// [`fixed_video_packets`](Self::fixed_video_packets). `None` (default): `video_fps` frames
+    /// per second, each frame's packets back to back.
+    pub video_pacing: Option<VideoPacing>,
+    /// Opt-in measure mode (what a load generator needs): receivers only read each payload's
+    /// stamp header (no per-byte integrity check, no [`ReceivedTrack`] statistics:
+    /// [`TestParticipant::received`] stays empty) and record, for the packets stamped inside this
+    /// window, the send-to-receive delay (see [`TestParticipant::with_measured`]); publishers
+    /// count the packets they stamped inside it ([`PublishedTrackInfo::packets_sent_in_window`]).
+    /// `None` (default): every payload is verified.
+    pub measure: Option<Arc<Window>>,
+}
+
+/// How video packets are spaced (see [`ParticipantConfig::video_pacing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pacing {
+    /// A camera: every frame's packets leave back to back at the frame rate.
+    Frames,
+    /// One packet at a time, evenly spaced at the packet rate (1 ms timer, catch-up counted).
+    Even,
+}
+
+impl std::str::FromStr for Pacing {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "frames" => Ok(Pacing::Frames),
+            "even" => Ok(Pacing::Even),
+            _ => Err(format!("pacing is `frames` or `even`, not `{s}`")),
+        }
+    }
+}
+
+/// A video packet rate and how it is paced: the frame rate is `packets_per_second` over
+/// [`FixedVideoPackets::packets_per_frame`] (it need not be whole; the RTP timestamp advances by
+/// the rounded 90 kHz frame duration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoPacing {
+    /// Video packets per second (at least 1).
+    pub packets_per_second: u32,
+    /// Frame by frame or evenly.
+    pub pacing: Pacing,
 }
 
 /// Shape of opt-in constant video traffic (see [`ParticipantConfig::fixed_video_packets`]).
@@ -104,6 +151,9 @@ impl Default for ParticipantConfig {
             drop_every_nth: None,
             audio_level: None,
             audio_source: None,
+            bind_ip: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            video_pacing: None,
+            measure: None,
         }
     }
 }
@@ -278,10 +328,15 @@ pub struct PublishedTrackInfo {
     pub keyframes_sent: u64,
     pub plis_received: u64,
     pub firs_received: u64,
+    /// RTCP batches that asked for a keyframe (at least one PLI or FIR).
+    pub keyframe_requests: u64,
     /// Payload bytes of the packets handed to the PC (`packets_sent` of them).
     pub payload_bytes_sent: u64,
     /// Packets numbered but deliberately not sent ([`ParticipantConfig::drop_every_nth`]).
     pub packets_dropped: u64,
+    /// Packets sent whose stamp is inside the [`ParticipantConfig::measure`] window (0 without
+    /// one).
+    pub packets_sent_in_window: u64,
     /// Header extension id of RFC 6464 audio levels negotiated on this sender (audio with
     /// [`ParticipantConfig::audio_level`] only).
     pub audio_level_ext_id: Option<u8>,

@@ -1,12 +1,13 @@
-//! A small log-linear histogram of non-negative integers (microseconds here): exact below 16,
-//! then 16 sub-buckets per power of two (relative error under 1/16 ≈ 6 %). Mergeable, no
-//! allocation per sample.
+//! A small log-linear histogram of non-negative integers (the measure mode's delays, in µs):
+//! exact below 16, then 16 sub-buckets per power of two (relative error under 1/16 ≈ 6 %).
+//! Mergeable, no allocation per sample.
 
 const SUB: usize = 16;
 const SUB_BITS: u32 = 4;
 const BUCKETS: usize = SUB + (64 - SUB_BITS as usize) * SUB;
 
-#[derive(Clone)]
+/// Counts of recorded values by bucket, with their number, maximum and sum.
+#[derive(Clone, Debug)]
 pub struct Hist {
     counts: Vec<u64>,
     n: u64,
@@ -47,6 +48,7 @@ fn value_of(i: usize) -> u64 {
 }
 
 impl Hist {
+    /// Adds one value (no allocation).
     pub fn record(&mut self, v: u64) {
         self.counts[index(v)] += 1;
         self.n += 1;
@@ -54,6 +56,7 @@ impl Hist {
         self.sum += v as u128;
     }
 
+    /// Adds every value of `other`.
     pub fn merge(&mut self, other: &Hist) {
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
             *a += b;
@@ -63,14 +66,17 @@ impl Hist {
         self.sum += other.sum;
     }
 
+    /// Values recorded.
     pub fn count(&self) -> u64 {
         self.n
     }
 
+    /// The largest value recorded (0 when empty).
     pub fn max(&self) -> u64 {
         self.max
     }
 
+    /// The exact mean (0 when empty).
     pub fn mean(&self) -> f64 {
         if self.n == 0 {
             0.0
