@@ -24,7 +24,10 @@ pub(crate) fn retarget(now: Instant, routes: &mut HashMap<RouteId, Route>, sourc
     let mut wanted = Vec::new();
     for route in routes.values_mut() {
         let Some(source) = sources.get(&route.source).filter(|s| s.layers().nth(1).is_some()) else { continue };
-        let Some(layer) = source.pick_layer(now, route.want, true) else { continue };
+        // A forwarding route may head for a layer dynacast switched off (asking wakes it; the
+        // route keeps its layer meanwhile); one waiting to start or restart takes one that sends.
+        let wake = route.layer().0.is_some();
+        let Some(layer) = source.pick_layer(now, route.want, wake) else { continue };
         if route.set_target_layer(layer) {
             debug!(source = %route.source, subscriber = %route.subscriber, rid = ?source.rid_of(layer), "layer target");
             wanted.push((route.source, layer));
@@ -67,6 +70,7 @@ pub(crate) fn dynacast(now: Instant, routes: &HashMap<RouteId, Route>, sources: 
     for (id, source) in sources.iter_mut() {
         let taken = taken.get(id).map(Vec::as_slice).unwrap_or_default();
         if let Some(rids) = source.update_wanted(now, taken, DYNACAST_GRACE) {
+            debug!(source = %id, ?rids, "layers wanted");
             changed.push(MediaEvent::LayersWanted { source: *id, publisher: source.publisher, rids });
         }
     }

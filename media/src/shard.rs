@@ -561,6 +561,7 @@ impl Shard {
     /// renders at and the highest layer it takes.
     fn set_subscription(&mut self, now: Instant, sub: PeerId, source_id: SourceId, visible: bool, want: LayerWant) {
         let Some(route) = self.routes.values_mut().find(|r| r.subscriber == sub && r.source == source_id) else { return };
+        debug!(subscriber = %sub, source = %source_id, visible, size = ?want.size, "subscription");
         route.want = want;
         let shown_again = (route.set_hidden(now, !visible) && visible).then(|| (source_id, route.shown_layer()));
         self.retarget_layers(now);

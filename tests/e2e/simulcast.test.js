@@ -78,17 +78,17 @@ describe('simulcast and adaptive stream', { timeout: 180_000 }, () => {
     }, { timeout, describe: () => `layer ${rid} ${on ? 'not sending' : 'still sending'}: ${JSON.stringify(last)}` });
   };
 
-  const startSdkPage = async (who, name, show) => {
+  const startSdkPage = async (who, name, show, simulcast = false) => {
     await openRecorderPage(who.page, server.url);
     const { token, identity } = await devToken(server.url, ROOM, name);
     who.identity = identity;
-    const result = await who.page.evaluate(({ token, show }) => window.startRoom(token, { publish: false, show }), { token, show });
+    const result = await who.page.evaluate(({ token, show, simulcast }) => window.startRoom(token, { publish: false, show, simulcast }), { token, show, simulcast });
     // A page that publishes nothing yet stays `joining` (no media connected) but receives.
     assert.ok(['joining', 'connected'].includes(result.state), `${name} joined: ${JSON.stringify(result)}`);
   };
 
   it('a 1280×720 camera goes out in three layers', async () => {
-    await startSdkPage(pub, 'Pub', null);
+    await startSdkPage(pub, 'Pub', null, true);
     await pub.page.evaluate(async () => {
       const [track] = (await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 } })).getVideoTracks();
       await window.room.localParticipant.publishCamera(track);

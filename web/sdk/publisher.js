@@ -23,6 +23,10 @@ export class Publisher {
     this.inFlight = false;
     this.again = false;
     this.closed = false;
+    /** @type {Partial<Record<TrackSource, string[]>>} dynacast: the layers the server wants */
+    this.wantedLayers = {};
+    /** @type {Promise<void>} the last setParameters of setActiveLayers */
+    this.layersDone = Promise.resolve();
   }
 
   /**
@@ -55,9 +59,21 @@ export class Publisher {
    * @param {TrackSource} source
    * @param {string[]} rids
    */
-  async setActiveLayers(source, rids) {
+  setActiveLayers(source, rids) {
+    // One setParameters at a time (each needs a getParameters of its own), the latest wins; a
+    // failure (e.g. during a renegotiation) is tried again once with the then-current wishes.
+    this.wantedLayers[source] = rids;
+    this.layersDone = this.layersDone.then(() => this.#applyLayers(source))
+      .catch(() => new Promise((resolve) => setTimeout(resolve, 500)).then(() => this.#applyLayers(source)))
+      .catch(() => {});
+    return this.layersDone;
+  }
+
+  /** @param {TrackSource} source */
+  async #applyLayers(source) {
     const sender = this.transceivers[source]?.sender;
-    if (!sender) return;
+    const rids = this.wantedLayers[source];
+    if (!sender || !rids || this.closed) return;
     const params = sender.getParameters();
     let changed = false;
     for (const encoding of params.encodings ?? []) {

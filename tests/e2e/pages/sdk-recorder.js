@@ -32,10 +32,11 @@ window.events = [];
 /**
  * Creates window.room, records its events, publishes camera and microphone unless told not to,
  * connects. `show` ({width, height} in CSS pixels): every received video is attached to a <video>
- * of that size (id `video-<track sid>`), so adaptive stream sees it shown.
+ * of that size (id `video-<track sid>`), so adaptive stream sees it shown. `simulcast`: the
+ * Room's option.
  */
-window.startRoom = async (token, { publish = true, show = null } = {}) => {
-  const room = new sdk.Room();
+window.startRoom = async (token, { publish = true, show = null, simulcast = false } = {}) => {
+  const room = new sdk.Room({ simulcast });
   window.room = room;
   for (const event of sdk.ROOM_EVENTS) room.on(event, (payload) => window.events.push(summarize(event, payload)));
   if (show) {
