@@ -93,3 +93,72 @@ pub(crate) fn restart<'a>(
     }
     wanted
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::MediaKind;
+    use crate::ids::PeerId;
+    use crate::route::RouteOptions;
+    use crate::source::{Layer, SourceOptions};
+    use bytes::Bytes;
+    use rtc::rtp::Packet;
+    use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
+    use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
+
+    const SOURCE: SourceId = SourceId(1);
+
+    /// A VP8 source with layers h (2000) and f (3000), each having sent a keyframe at `t`.
+    fn source(t: Instant) -> Source {
+        let codec = RTCRtpCodec { mime_type: "video/VP8".into(), clock_rate: 90_000, ..Default::default() };
+        let layer = Layer { rid: Some("h".into()), ssrc: 2000 };
+        let options =
+            SourceOptions { publisher: PeerId(1), receiver: RTCRtpReceiverId::default(), layer, kind: MediaKind::Video, codec, audio_level_ext: None };
+        let mut s = Source::new(options);
+        s.add_layer(Layer { rid: Some("f".into()), ssrc: 3000 });
+        for ssrc in [2000, 3000] {
+            send(&mut s, t, ssrc);
+        }
+        s
+    }
+
+    fn send(s: &mut Source, t: Instant, ssrc: u32) {
+        let mut p = Packet { payload: Bytes::from_static(&[0x10, 0x50, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]), ..Default::default() };
+        p.header.ssrc = ssrc;
+        s.ingest(t, &mut p);
+    }
+
+    fn route(target: u32) -> Route {
+        Route::new(RouteOptions {
+            source: SOURCE,
+            subscriber: PeerId(2),
+            sender: RTCRtpSenderId::default(),
+            local_track_id: "TR_v".into(),
+            out_ssrc: 9,
+            kind: MediaKind::Video,
+            clock_rate: 90_000,
+            layer: target,
+            vp8: true,
+        })
+    }
+
+    #[test]
+    fn a_waiting_route_heads_for_a_layer_that_sends_and_dynacast_follows_the_routes() {
+        let t0 = Instant::now();
+        let mut sources = HashMap::from([(SOURCE, source(t0))]);
+        let mut routes = HashMap::from([(RouteId(1), route(3000))]);
+        assert!(retarget(t0, &mut routes, &sources).is_empty(), "already on the best layer");
+        // nothing takes h, the lowest: it stays on; f is taken
+        assert!(dynacast(t0, &routes, &mut sources).is_empty());
+        assert!(dynacast(t0 + DYNACAST_GRACE * 2, &routes, &mut sources).is_empty(), "nothing to switch off");
+        // f goes quiet (the publisher dropped it): a route waiting to start takes h instead
+        let later = t0 + Duration::from_secs(3);
+        send(sources.get_mut(&SOURCE).unwrap(), later, 2000);
+        assert_eq!(retarget(later, &mut routes, &sources), vec![(SOURCE, 2000)]);
+        assert_eq!(routes[&RouteId(1)].layer(), (None, 2000));
+        // with no route on f for the grace, the publisher may switch it off
+        assert!(dynacast(later, &routes, &mut sources).is_empty(), "grace starts");
+        let events = dynacast(later + DYNACAST_GRACE, &routes, &mut sources);
+        assert!(matches!(&events[..], [MediaEvent::LayersWanted { rids, .. }] if rids == &["h".to_string()]), "{events:?}");
+    }
+}
