@@ -281,15 +281,14 @@ impl Room {
 
     /// Sends to everyone (but `except`); participants that cannot keep up are removed.
     fn broadcast(&mut self, except: Option<&ParticipantSid>, msg: ServerMessage) {
-        let stuck: Vec<ParticipantSid> = self
+        let stuck: Vec<(ParticipantSid, _)> = self
             .participants
             .iter()
             .filter(|p| Some(&p.member.sid) != except)
-            .filter(|p| p.send(msg.clone()).is_err())
-            .map(|p| p.member.sid.clone())
+            .filter_map(|p| p.send(msg.clone()).err().map(|why| (p.member.sid.clone(), why)))
             .collect();
-        for sid in stuck {
-            warn!(room = %self.name, participant = %sid, "signalling queue full; disconnecting");
+        for (sid, why) in stuck {
+            warn!(room = %self.name, participant = %sid, ?why, message = msg.kind(), "signalling queue refused a message; disconnecting");
             self.remove(&sid, DisconnectReason::Error, None, 1011);
         }
     }

@@ -77,13 +77,22 @@ pub(crate) struct Member {
     pub(crate) out: mpsc::Sender<Outbound>,
 }
 
-/// The writer's queue is full or gone: the session cannot keep up.
-pub(crate) struct Unreachable;
+/// Why the writer's queue refused a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unreachable {
+    /// The queue is full: the client does not keep up.
+    Full,
+    /// The queue is closed: its session ended and the room has not heard yet.
+    Closed,
+}
 
 impl Member {
     /// Queues a message for the client without waiting.
     pub(crate) fn send(&self, msg: ServerMessage) -> Result<(), Unreachable> {
-        self.out.try_send(Outbound::Message(msg)).map_err(|_| Unreachable)
+        self.out.try_send(Outbound::Message(msg)).map_err(|e| match e {
+            tokio::sync::mpsc::error::TrySendError::Full(_) => Unreachable::Full,
+            tokio::sync::mpsc::error::TrySendError::Closed(_) => Unreachable::Closed,
+        })
     }
 
     /// Queues a close frame; the writer stops after it.
