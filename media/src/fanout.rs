@@ -71,7 +71,7 @@ impl Fanout {
                 }
             };
             let out = route.copy(packet, numbers);
-            match peer.send_rtp(legs.transmits, &mut self.scratch, &out, numbers.vp8) {
+            match peer.send_rtp(now, legs.transmits, &mut self.scratch, &out, numbers.vp8) {
                 Ok(()) => {
                     MediaCounters::add(&counters.packets_forwarded, 1);
                     MediaCounters::add(&counters.bytes_forwarded, out.payload.len() as u64);
@@ -93,6 +93,7 @@ impl Fanout {
     /// still has, with the leg's numbers of their first send.
     pub(crate) fn retransmit(
         &mut self,
+        now: Instant,
         (peer, route): (&mut Peer, &mut Route),
         nack: &TransportLayerNack,
         history: &History,
@@ -101,7 +102,7 @@ impl Fanout {
     ) {
         for out_seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
             let Some((out, vp8)) = route.retransmission(out_seq, history) else { continue };
-            if peer.send_rtp(transmits, &mut self.scratch, &out, vp8).is_ok() {
+            if peer.send_rtp(now, transmits, &mut self.scratch, &out, vp8).is_ok() {
                 MediaCounters::add(&counters.packets_retransmitted, 1);
             }
         }

@@ -5,7 +5,8 @@
 //! unless a packet is marked `DeliverToApplication`. The shard needs a subscriber's keyframe
 //! requests (relayed to the publisher), its receiver reports (per-leg loss, jitter, RTT: rtc
 //! 0.21.1 never feeds them into its own stats) and its NACKs (answered from the source's history,
-//! since forwarded RTP bypasses `rtc`'s NACK responder). A publishing client needs only the
+//! since forwarded RTP bypasses `rtc`'s NACK responder) and its transport-wide feedback (the
+//! bandwidth estimate of its downlink). A publishing client needs only the
 //! keyframe requests, to send a keyframe. Owns the choice of what reaches the application, not
 //! what is done with it. Installed at `Slot::from(14_000)`, after every default interceptor.
 
@@ -13,6 +14,7 @@ use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket}
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
@@ -38,6 +40,8 @@ impl RtcpKinds {
     pub const NACK: RtcpKinds = RtcpKinds(4);
     /// Receiver report (RFC 3550 §6.4.2).
     pub const RECEIVER_REPORT: RtcpKinds = RtcpKinds(8);
+    /// Transport-wide congestion control feedback (draft-holmer-rmcat-transport-wide-cc-01).
+    pub const TRANSPORT_CC: RtcpKinds = RtcpKinds(16);
     /// PLI and FIR.
     pub const KEYFRAME_REQUESTS: RtcpKinds = RtcpKinds(1 | 2);
 
@@ -48,6 +52,7 @@ impl RtcpKinds {
             || (self.0 & Self::FIR.0 != 0 && any.is::<FullIntraRequest>())
             || (self.0 & Self::NACK.0 != 0 && any.is::<TransportLayerNack>())
             || (self.0 & Self::RECEIVER_REPORT.0 != 0 && any.is::<ReceiverReport>())
+            || (self.0 & Self::TRANSPORT_CC.0 != 0 && any.is::<TransportLayerCc>())
     }
 }
 
@@ -100,9 +105,10 @@ impl RtcpTap {
         Self { wanted, delivery, reads: VecDeque::new(), writes: VecDeque::new() }
     }
 
-    /// The shard's subscriber PCs: compounds with PLI, FIR, NACK or a receiver report.
+    /// The shard's subscriber PCs: compounds with PLI, FIR, NACK, a receiver report or
+    /// transport-wide feedback.
     pub fn for_forwarding() -> Self {
-        let wanted = RtcpKinds::KEYFRAME_REQUESTS | RtcpKinds::NACK | RtcpKinds::RECEIVER_REPORT;
+        let wanted = RtcpKinds::KEYFRAME_REQUESTS | RtcpKinds::NACK | RtcpKinds::RECEIVER_REPORT | RtcpKinds::TRANSPORT_CC;
         Self::new(wanted, Delivery::Compound)
     }
 

@@ -9,6 +9,7 @@
 mod adapt;
 mod api;
 mod audio_level;
+mod bwe;
 mod config;
 mod demux;
 mod fanout;

@@ -29,6 +29,7 @@ use rtc::shared::marshal::{Marshal, MarshalSize};
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use rtc::statistics::report::RTCStatsReportEntry;
 use rtc::statistics::StatsSelector;
+use crate::bwe::{write_stamp, Bounds, Bwe, STAMP_LEN, TRANSPORT_CC_URI};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -80,6 +81,9 @@ pub(crate) struct Peer {
     offer_in_flight: bool,
     /// Subscriber: tracks changed since the last offer.
     needs_offer: bool,
+    /// Subscriber: its downlink's bandwidth estimate, fed by the transport-cc stamps
+    /// [`Peer::send_rtp`] writes.
+    pub(crate) bwe: Option<Bwe>,
 }
 
 impl Peer {
@@ -98,6 +102,7 @@ impl Peer {
             paused: false,
             offer_in_flight: false,
             needs_offer: false,
+            bwe: (role == PeerRole::Subscriber).then(|| Bwe::new(Bounds::default())),
         }
     }
 
@@ -267,11 +272,13 @@ impl Peer {
     }
 
     /// The direct send path: serialises `packet` into `scratch`, applies the leg's VP8
-    /// picture-id rewrite `vp8` to the serialised payload, encrypts it with this PC's
-    /// outbound SRTP context and queues the datagram for the selected candidate pair. Forwarded
-    /// RTP skips `rtc`'s write pipeline (vendor/rtc/PATCHES.md), so nothing needs draining.
+    /// picture-id rewrite `vp8` to the serialised payload, stamps the transport-wide sequence
+    /// number (once the subscriber accepted transport-cc), encrypts it with this PC's outbound
+    /// SRTP context and queues the datagram for the selected candidate pair. Forwarded RTP skips
+    /// `rtc`'s write pipeline (vendor/rtc/PATCHES.md), so nothing needs draining.
     pub(crate) fn send_rtp(
         &mut self,
+        now: Instant,
         transmits: &mut VecDeque<Transmit>,
         scratch: &mut Vec<u8>,
         packet: &rtc::rtp::Packet,
@@ -279,19 +286,54 @@ impl Peer {
     ) -> Result<(), SendError> {
         let to = self.send_to.or(self.remote).ok_or(SendError::NotReady)?;
         scratch.resize(packet.marshal_size(), 0);
-        let n = packet.marshal_to(scratch).map_err(SendError::Failed)?;
+        let mut n = packet.marshal_to(scratch).map_err(SendError::Failed)?;
+        let header_len = packet.header.marshal_size();
         if !vp8.is_identity() {
-            if let Some(payload) = scratch.get_mut(packet.header.marshal_size()..n) {
+            if let Some(payload) = scratch.get_mut(header_len..n) {
                 vp8.apply(payload);
             }
         }
+        let stamp = self.bwe.as_ref().and_then(Bwe::next_stamp).filter(|_| packet.header.extensions.is_empty());
+        let mut stamped;
+        let header = match stamp {
+            Some(stamp) => {
+                n = write_stamp(scratch, n, header_len, stamp);
+                // What SRTP needs of the header: its SSRC, sequence number and length. An empty
+                // extension list padded to one word has the stamped header's length.
+                stamped = packet.header.clone();
+                stamped.extension = true;
+                stamped.extension_profile = 0xBEDE;
+                stamped.extensions_padding = STAMP_LEN - 4;
+                &stamped
+            }
+            None => &packet.header,
+        };
         let payload = self
             .pc
-            .encrypt_rtp_for_forwarding(&scratch[..n], &packet.header)
+            .encrypt_rtp_for_forwarding(&scratch[..n], header)
             .ok_or(SendError::NotReady)?
             .map_err(SendError::Failed)?;
+        if let (Some(bwe), Some(_)) = (self.bwe.as_mut(), stamp) {
+            bwe.on_sent(now, payload.len());
+        }
         transmits.push_back(Transmit { to, payload });
         Ok(())
+    }
+
+    /// Subscriber: reads the transport-cc extension id its answer accepted (on `sender`'s leg;
+    /// bundled legs share it) and starts stamping with it.
+    pub(crate) fn learn_transport_cc(&mut self, sender: RTCRtpSenderId) {
+        let id = self.negotiated_ext(sender, TRANSPORT_CC_URI);
+        if let Some(bwe) = self.bwe.as_mut() {
+            bwe.set_ext_id(id);
+        }
+    }
+
+    /// The id negotiated for header extension `uri` on `sender`'s leg.
+    fn negotiated_ext(&mut self, sender: RTCRtpSenderId, uri: &str) -> Option<u8> {
+        let mut sender = self.pc.rtp_sender(sender)?;
+        let params = sender.get_parameters();
+        params.rtp_parameters.header_extensions.iter().find(|e| e.uri == uri).and_then(|e| u8::try_from(e.id).ok())
     }
 
     /// Writes `report` on `sender`'s leg through `rtc` (which encrypts RTCP); whether it was

@@ -18,7 +18,6 @@ use crate::demux::Demux;
 use crate::ids::{PeerId, RouteId, SourceId};
 use crate::pc_builder::{build_pc, ice_credentials, AUDIO_LEVEL_URI};
 use crate::fanout::{Fanout, Legs};
-use crate::feedback;
 use crate::peer::{LegTrack, Peer};
 use crate::route::{Route, RouteOptions};
 use crate::source::{Ingest, Layer, LayerWant, Source};
@@ -27,14 +26,14 @@ use crate::transmit::Transmit;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::state::RTCPeerConnectionState;
-use rtc::rtcp::receiver_report::ReceiverReport;
-use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::shared::time::SystemInstant;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
+
+mod rtcp;
 
 /// The sans-IO media shard.
 pub struct Shard {
@@ -264,6 +263,9 @@ impl Shard {
         self.offers_wanted = true;
         let connected = peer.connected;
         let route_ids: Vec<RouteId> = peer.routes.values().copied().collect();
+        if let Some(route) = route_ids.first().and_then(|r| self.routes.get(r)) {
+            peer.learn_transport_cc(route.sender);
+        }
         let mut newly_answered = Vec::new();
         for rid in route_ids {
             let Some(route) = self.routes.get_mut(&rid) else { continue };
@@ -448,39 +450,6 @@ impl Shard {
         self.sources.insert(source_id, Source::new(options));
     }
 
-    fn handle_pc_read(&mut self, now: Instant, id: PeerId, msg: RTCMessage) {
-        match msg {
-            RTCMessage::RtpPacket(track_id, packet) => {
-                if let Some(source) = self.peers.get(&id).and_then(|p| p.sources.get(&track_id)).copied() {
-                    self.forward(now, source, packet);
-                }
-            }
-            RTCMessage::RtcpPacket(track_id, packets) => {
-                for rr in packets.iter().filter_map(|p| p.as_any().downcast_ref::<ReceiverReport>()) {
-                    self.on_receiver_report(now, id, rr);
-                }
-                for nack in packets.iter().filter_map(|p| p.as_any().downcast_ref::<TransportLayerNack>()) {
-                    self.on_nack(id, nack);
-                }
-                let route = self.peers.get(&id).and_then(|p| p.routes.get(&track_id)).and_then(|r| self.routes.get_mut(r));
-                if let Some(route) = route.and_then(|r| r.count_keyframe_requests(&packets).then_some(r)) {
-                    let (source, layer) = (route.source, route.shown_layer());
-                    MediaCounters::add(&self.counters.keyframe_requests_received, 1);
-                    self.request_keyframe(now, source, layer);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Keeps the subscriber's latest reception report on each of its routes.
-    fn on_receiver_report(&mut self, now: Instant, id: PeerId, rr: &ReceiverReport) {
-        let arrival = self.ntp(now);
-        if let Some(peer) = self.peers.get(&id) {
-            feedback::keep_reception_reports(arrival, peer, &mut self.routes, rr);
-        }
-    }
-
     /// Sends one RTP packet of `source_id` to every ready route: the per-packet path.
     fn forward(&mut self, now: Instant, source_id: SourceId, mut packet: rtc::rtp::Packet) {
         MediaCounters::add(&self.counters.packets_received, 1);
@@ -492,34 +461,6 @@ impl Shard {
         };
         let legs = Legs { routes: &mut self.routes, peers: &mut self.peers, transmits: &mut self.transmits };
         self.fanout.forward(now, &source.routes, &packet, keyframe, legs, &self.counters);
-    }
-
-    /// A subscriber lost packets of a leg: sends again those the source's history still has.
-    fn on_nack(&mut self, id: PeerId, nack: &TransportLayerNack) {
-        let by_ssrc = |peer: &Peer| feedback::route_by_out_ssrc(peer, &self.routes, nack.media_ssrc);
-        let Some(rid) = self.peers.get(&id).and_then(by_ssrc) else { return };
-        let (Some(peer), Some(route)) = (self.peers.get_mut(&id), self.routes.get_mut(&rid)) else { return };
-        route.count_nack();
-        let Some(history) = self.sources.get(&route.source).and_then(|s| s.history(route.shown_layer())) else { return };
-        self.fanout.retransmit((peer, route), nack, history, &mut self.transmits, &self.counters);
-    }
-
-    /// Writes an RTCP sender report on every leg that forwarded media and is due one (about
-    /// every second): for the browser's audio/video sync and for the round-trip time its
-    /// receiver reports let us compute.
-    fn send_sender_reports(&mut self, now: Instant) {
-        let ntp = self.ntp(now);
-        let mut written = Vec::new();
-        for route in self.routes.values_mut().filter(|r| r.sender_report_due(now)) {
-            let Some(peer) = self.peers.get_mut(&route.subscriber).filter(|p| p.connected) else { continue };
-            let Some(report) = route.sender_report(now, ntp, rand::random::<f64>()) else { continue };
-            if peer.write_sender_report(now, route.sender, report) {
-                written.push(route.subscriber);
-            }
-        }
-        for id in written {
-            self.mark_dirty(id);
-        }
     }
 
     /// Asks the publisher of `source_id` for a keyframe of layer `ssrc`, at most once per
