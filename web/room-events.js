@@ -24,7 +24,9 @@ export function bindRoomEvents(call) {
       identity: participant.identity, name: participant.name, state: participant.state,
       quality: participant.quality, hand: participant.handRaised, tracks: {},
     };
-    for (const p of participant.trackPublications.values()) entry.tracks[p.sid] = { kind: p.kind, source: p.source, muted: p.muted };
+    for (const p of participant.trackPublications.values()) entry.tracks[p.sid] = {
+      kind: p.kind, source: p.source, muted: p.muted, paused: p.streamState === 'paused',
+    };
     s.participants[participant.sid] = entry;
     view.upsertParticipant(participant.sid, entry);
     view.attachStreams(participant.sid, entry, call.streams.of(participant));
@@ -100,7 +102,7 @@ export function bindRoomEvents(call) {
 
   // --- the others ---
   for (const event of ['participantJoined', 'participantUpdated', 'trackPublished', 'trackUnpublished',
-    'trackSubscribed', 'trackUnsubscribed']) room.on(event, renderRemote);
+    'trackSubscribed', 'trackUnsubscribed', 'trackStreamStateChanged']) room.on(event, renderRemote);
   room.on('participantLeft', ({ participant }) => {
     delete s.participants[participant.sid];
     call.streams.forget(participant.sid);

@@ -1,8 +1,10 @@
-//! Which layer each route heads for, and which keyframes routes wait for: decisions over the
+//! Which layer each route heads for (what its subscriber shows, within its bandwidth estimate),
+//! which videos pause for bandwidth, and which keyframes routes wait for: decisions over the
 //! shard's route and source tables that need no PeerConnection. The shard sends the PLIs these
 //! return (throttled per layer by each [`Source`]).
 
-use crate::api::MediaEvent;
+use crate::allocate::{allocate, Demand};
+use crate::api::{MediaEvent, MediaKind};
 use crate::ids::{PeerId, RouteId, SourceId};
 use crate::peer::Peer;
 use crate::route::Route;
@@ -18,22 +20,108 @@ pub(crate) const DYNACAST_GRACE: Duration = Duration::from_secs(2);
 /// A keyframe wanted: of which source, on which layer (SSRC).
 pub(crate) type KeyframeWanted = (SourceId, u32);
 
-/// Points every route of a simulcast source at the layer it should forward now (what its
-/// subscriber wants, among the layers sending); returns the new targets, to ask for keyframes.
-pub(crate) fn retarget(now: Instant, routes: &mut HashMap<RouteId, Route>, sources: &HashMap<SourceId, Source>) -> Vec<KeyframeWanted> {
-    let mut wanted = Vec::new();
-    for route in routes.values_mut() {
-        let Some(source) = sources.get(&route.source).filter(|s| s.layers().nth(1).is_some()) else { continue };
+/// What a [`retarget`] pass decided: keyframes to ask for (new targets, resumed videos), and
+/// the subscribers to tell that a video paused or resumed for bandwidth.
+#[derive(Debug, Default)]
+pub(crate) struct Retargeted {
+    pub(crate) keyframes: Vec<KeyframeWanted>,
+    pub(crate) events: Vec<MediaEvent>,
+    /// Videos newly paused for bandwidth.
+    pub(crate) pauses: u64,
+}
+
+/// Points every video route at the layer it should forward now: what its subscriber wants
+/// (shown size, highest layer) among the layers sending, within the subscriber's bandwidth
+/// estimate shared by [`allocate`] (a video with no room even for its lowest layer is paused).
+pub(crate) fn retarget(
+    now: Instant,
+    routes: &mut HashMap<RouteId, Route>,
+    sources: &HashMap<SourceId, Source>,
+    peers: &HashMap<PeerId, Peer>,
+) -> Retargeted {
+    let mut out = Retargeted::default();
+    // What each shown video route would take with bandwidth to spare, by subscriber.
+    let mut wanted: HashMap<PeerId, Vec<(RouteId, u32)>> = HashMap::new();
+    let mut audio: HashMap<PeerId, f64> = HashMap::new();
+    for (id, route) in routes.iter() {
+        let Some(source) = sources.get(&route.source) else { continue };
+        if source.kind == MediaKind::Audio {
+            *audio.entry(route.subscriber).or_default() += source.bitrate();
+            continue;
+        }
+        if route.is_hidden() || !route.is_answered() {
+            continue;
+        }
         // A forwarding route may head for a layer dynacast switched off (asking wakes it; the
         // route keeps its layer meanwhile); one waiting to start or restart takes one that sends.
         let wake = route.layer().0.is_some();
-        let Some(layer) = source.pick_layer(now, route.want, wake) else { continue };
-        if route.set_target_layer(layer) {
-            debug!(source = %route.source, subscriber = %route.subscriber, rid = ?source.rid_of(layer), "layer target");
-            wanted.push((route.source, layer));
+        let simulcast = source.layers().nth(1).is_some();
+        let top = if simulcast { source.pick_layer(now, route.want, wake) } else { Some(source.media_ssrc()) };
+        if let Some(top) = top {
+            wanted.entry(route.subscriber).or_default().push((*id, top));
         }
     }
-    wanted
+    for (subscriber, legs) in wanted {
+        let budget = peers.get(&subscriber).and_then(|p| p.bwe.as_ref()).and_then(|b| b.estimate());
+        let choices: Vec<Option<u32>> = match budget {
+            None => legs.iter().map(|(_, top)| Some(*top)).collect(),
+            Some(budget) => share(now, budget, audio.get(&subscriber).copied().unwrap_or(0.0), &legs, routes, sources),
+        };
+        for ((id, _), choice) in legs.iter().zip(choices) {
+            let Some(route) = routes.get_mut(id) else { continue };
+            if route.set_bandwidth_paused(now, choice.is_none()) {
+                let paused = choice.is_none();
+                debug!(source = %route.source, %subscriber, paused, ?budget, "bandwidth");
+                out.pauses += u64::from(paused);
+                out.events.push(MediaEvent::StreamState { subscriber, source: route.source, paused });
+                if !paused {
+                    out.keyframes.push((route.source, route.shown_layer()));
+                }
+            }
+            let Some(layer) = choice else { continue };
+            if route.set_target_layer(layer) {
+                let rid = sources.get(&route.source).and_then(|s| s.rid_of(layer));
+                debug!(source = %route.source, %subscriber, ?rid, ?budget, "layer target");
+                out.keyframes.push((route.source, layer));
+            }
+        }
+    }
+    out
+}
+
+/// The layer (or pause) each of one subscriber's `legs` (route, best layer wanted) gets within
+/// `budget` bit/s, `audio` of which its audio takes.
+fn share(
+    now: Instant,
+    budget: f64,
+    audio: f64,
+    legs: &[(RouteId, u32)],
+    routes: &HashMap<RouteId, Route>,
+    sources: &HashMap<SourceId, Source>,
+) -> Vec<Option<u32>> {
+    let candidates: Vec<Vec<(u32, f64)>> = legs
+        .iter()
+        .map(|(id, top)| routes.get(id).and_then(|r| sources.get(&r.source)).map(|s| s.candidates(now, *top)).unwrap_or_default())
+        .collect();
+    let demands: Vec<Demand> = legs
+        .iter()
+        .zip(&candidates)
+        .map(|((id, _), layers)| {
+            let route = routes.get(id);
+            // What it has now: the layer it forwards, else the one it heads for; none if paused.
+            let has = route.filter(|r| !r.is_bandwidth_paused()).map(|r| r.layer().0.unwrap_or(r.layer().1));
+            Demand {
+                priority: route.and_then(|r| r.want.size).map_or(0, |(w, h)| u64::from(w) * u64::from(h)),
+                costs: layers.iter().map(|(_, cost)| *cost).collect(),
+                current: has.and_then(|l| layers.iter().position(|(ssrc, _)| *ssrc == l)),
+            }
+        })
+        .collect();
+    allocate(budget, audio, &demands)
+        .into_iter()
+        .zip(&candidates)
+        .map(|(given, layers)| given.and_then(|i| layers.get(i)).map(|(ssrc, _)| *ssrc))
+        .collect()
 }
 
 /// The keyframes routes of connected, unpaused subscribers still wait for (to start, or to
@@ -60,7 +148,7 @@ pub(crate) fn keyframes_due(
 /// changed (a layer is wanted while a route forwards it or heads for it).
 pub(crate) fn dynacast(now: Instant, routes: &HashMap<RouteId, Route>, sources: &mut HashMap<SourceId, Source>) -> Vec<MediaEvent> {
     let mut taken: HashMap<SourceId, Vec<u32>> = HashMap::new();
-    for route in routes.values() {
+    for route in routes.values().filter(|r| !r.is_hidden() && !r.is_bandwidth_paused()) {
         let (current, target) = route.layer();
         let layers = taken.entry(route.source).or_default();
         layers.extend(current);
@@ -129,7 +217,7 @@ mod tests {
     }
 
     fn route(target: u32) -> Route {
-        Route::new(RouteOptions {
+        let mut r = Route::new(RouteOptions {
             source: SOURCE,
             subscriber: PeerId(2),
             sender: RTCRtpSenderId::default(),
@@ -139,7 +227,10 @@ mod tests {
             clock_rate: 90_000,
             layer: target,
             vp8: true,
-        })
+        });
+        r.mark_offered();
+        assert!(r.on_answer(|| Some(96)));
+        r
     }
 
     #[test]
@@ -147,14 +238,15 @@ mod tests {
         let t0 = Instant::now();
         let mut sources = HashMap::from([(SOURCE, source(t0))]);
         let mut routes = HashMap::from([(RouteId(1), route(3000))]);
-        assert!(retarget(t0, &mut routes, &sources).is_empty(), "already on the best layer");
+        let peers = HashMap::new();
+        assert!(retarget(t0, &mut routes, &sources, &peers).keyframes.is_empty(), "already on the best layer");
         // nothing takes h, the lowest: it stays on; f is taken
         assert!(dynacast(t0, &routes, &mut sources).is_empty());
         assert!(dynacast(t0 + DYNACAST_GRACE * 2, &routes, &mut sources).is_empty(), "nothing to switch off");
         // f goes quiet (the publisher dropped it): a route waiting to start takes h instead
         let later = t0 + Duration::from_secs(3);
         send(sources.get_mut(&SOURCE).unwrap(), later, 2000);
-        assert_eq!(retarget(later, &mut routes, &sources), vec![(SOURCE, 2000)]);
+        assert_eq!(retarget(later, &mut routes, &sources, &peers).keyframes, vec![(SOURCE, 2000)]);
         assert_eq!(routes[&RouteId(1)].layer(), (None, 2000));
         // with no route on f for the grace, the publisher may switch it off
         assert!(dynacast(later, &routes, &mut sources).is_empty(), "grace starts");

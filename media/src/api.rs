@@ -214,6 +214,16 @@ pub enum MediaEvent {
         /// Rids of the layers to keep sending, lowest first.
         rids: Vec<String>,
     },
+    /// A video to a subscriber paused because its bandwidth estimate has no room even for the
+    /// lowest layer, or resumed.
+    StreamState {
+        /// The subscriber peer.
+        subscriber: PeerId,
+        /// The source.
+        source: SourceId,
+        /// Paused (else resumed).
+        paused: bool,
+    },
     /// A source is gone (its publisher closed, or the transceiver stopped).
     SourceClosed {
         /// The source.

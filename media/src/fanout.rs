@@ -116,6 +116,7 @@ fn withheld_counter(counters: &MediaCounters, why: Withheld) -> Option<&std::syn
         Withheld::KeyframeWait => Some(&counters.dropped_keyframe_wait),
         Withheld::Stale => Some(&counters.dropped_stale),
         Withheld::Hidden => Some(&counters.dropped_hidden),
+        Withheld::Bandwidth => Some(&counters.dropped_bandwidth),
         Withheld::OtherLayer => None,
     }
 }

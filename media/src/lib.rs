@@ -7,8 +7,10 @@
 #![warn(missing_docs)]
 
 mod adapt;
+mod allocate;
 mod api;
 mod audio_level;
+mod bitrate;
 mod bwe;
 mod config;
 mod demux;

@@ -59,6 +59,8 @@ pub(crate) enum Withheld {
     OtherLayer,
     /// The subscriber does not show the video (adaptive stream).
     Hidden,
+    /// Paused: the subscriber's bandwidth estimate has no room for even the lowest layer.
+    Bandwidth,
     /// The packet predates the leg's current mapping (a late retransmission).
     Stale,
 }
@@ -135,6 +137,8 @@ pub(crate) struct Route {
     layers: LayerSelection,
     /// The subscriber hides the video.
     hidden: bool,
+    /// Paused by bandwidth allocation.
+    bandwidth_paused: bool,
     /// What the subscriber wants of the source's layers (the shard picks the target from it).
     pub(crate) want: LayerWant,
     munger: RtpMunger,
@@ -159,6 +163,7 @@ impl Route {
             readiness: Readiness { offered: false, answered: false, out_pt: None },
             layers: LayerSelection::new(o.layer, o.kind == MediaKind::Video),
             hidden: false,
+            bandwidth_paused: false,
             want: LayerWant::TOP,
             munger: RtpMunger::new(),
             vp8: o.vp8.then(Vp8Continuity::default),
@@ -192,7 +197,7 @@ impl Route {
     /// The source layer whose keyframe this answered, shown leg waits for (to start, restart
     /// or switch), if any.
     pub(crate) fn awaited_keyframe(&self) -> Option<u32> {
-        self.layers.awaited().filter(|_| self.readiness.answered && !self.hidden)
+        self.layers.awaited().filter(|_| self.readiness.answered && !self.hidden && !self.bandwidth_paused)
     }
 
     /// The source layer a keyframe request from the subscriber concerns.
@@ -222,6 +227,28 @@ impl Route {
         true
     }
 
+    /// Pauses (or resumes) the video for lack of bandwidth; whether that changed anything.
+    /// Resuming restarts the leg like the end of a pause.
+    pub(crate) fn set_bandwidth_paused(&mut self, now: Instant, paused: bool) -> bool {
+        if std::mem::replace(&mut self.bandwidth_paused, paused) == paused {
+            return false;
+        }
+        if !paused {
+            self.restart(now);
+        }
+        true
+    }
+
+    /// Paused for lack of bandwidth.
+    pub(crate) fn is_bandwidth_paused(&self) -> bool {
+        self.bandwidth_paused
+    }
+
+    /// Hidden by the subscriber.
+    pub(crate) fn is_hidden(&self) -> bool {
+        self.hidden
+    }
+
     /// The numbers this leg gives `packet` arriving at `now` (payload type, sequence number,
     /// timestamp, VP8 rewrite), or why it is withheld. `connected`: the subscriber PC is;
     /// `keyframe`: the packet starts one. Separate from [`Route::copy`] so that a withheld
@@ -230,6 +257,9 @@ impl Route {
         let pt = self.readiness.admit(connected)?;
         if self.hidden {
             return Err(Withheld::Hidden);
+        }
+        if self.bandwidth_paused {
+            return Err(Withheld::Bandwidth);
         }
         let header = &packet.header;
         let switched = self.layers.admit(header.ssrc, keyframe);

@@ -53,6 +53,8 @@ fn peer_stats(
                 t.target_layer = src.rank_of(target);
             }
         }
+        t.paused_bandwidth = route.is_bandwidth_paused();
+        t.hidden = route.is_hidden();
         // The leg's RTT from the subscriber's receiver reports stands for the peer's.
         rtt = t.rtt_s.or(rtt);
         outbound.insert(route.source, t);
@@ -61,6 +63,7 @@ fn peer_stats(
         peer: id,
         remote: peer.remote,
         rtt_s: rtt,
+        estimated_bitrate: peer.bwe.as_ref().and_then(|b| b.estimate()),
         inbound: inbound.into_iter().collect(),
         outbound: outbound.into_iter().collect(),
     }

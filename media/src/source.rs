@@ -8,6 +8,7 @@
 
 use crate::api::MediaKind;
 use crate::audio_level::{AudioLevelMeter, MeanLevel};
+use crate::bitrate::BitrateMeter;
 use crate::history::History;
 use crate::ids::{PeerId, RouteId};
 use crate::keyframe::{is_keyframe_start, vp8_keyframe_size};
@@ -70,6 +71,14 @@ pub(crate) struct FrameCount {
 /// uplink shrinks stops its top layers; dynacast turns layers off).
 pub(crate) const LAYER_IDLE: Duration = Duration::from_millis(1_000);
 
+/// Bytes a forwarded packet carries besides its payload: RTP header, transport-cc stamp, SRTP
+/// tag, UDP and IPv4 headers.
+const RTP_OVERHEAD: usize = 12 + 8 + 10 + 8 + 20;
+
+/// What a layer whose rate was never measured is taken to cost, bit/s per pixel (about
+/// 130 kbit/s at 320×180, 1.1 Mbit/s at 1280×720, in line with browsers' defaults).
+const COST_PER_PIXEL: f64 = 1.2;
+
 /// What a subscriber leg wants of a source's layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LayerWant {
@@ -98,6 +107,8 @@ struct LayerState {
     /// Dynacast: the publisher was told it may switch the layer off.
     off: bool,
     frames: FrameCount,
+    /// The rate the layer arrives at (what forwarding it costs a subscriber).
+    bitrate: BitrateMeter,
     /// Video: recent packets, to answer NACKs.
     history: History,
 }
@@ -145,6 +156,7 @@ impl Source {
             return Ingest::Muted;
         }
         layer.last_packet = Some(now);
+        layer.bitrate.add(now, packet.payload.len() + RTP_OVERHEAD);
         let video = self.kind == MediaKind::Video;
         let keyframe = video && is_keyframe_start(&self.codec.mime_type, &packet.payload);
         if let Some(meter) = &mut self.audio_level {
@@ -228,6 +240,7 @@ impl Source {
             unwanted_since: None,
             off: false,
             frames: FrameCount::default(),
+            bitrate: BitrateMeter::default(),
             history: History::default(),
         };
         self.layers.insert(at, state);
@@ -291,6 +304,28 @@ impl Source {
     /// The rid of layer `ssrc`, if it has one.
     pub(crate) fn rid_of(&self, ssrc: u32) -> Option<&str> {
         self.layer(ssrc)?.layer.rid.as_deref()
+    }
+
+    /// What forwarding the source costs, bit/s: its best sending layer's rate (audio: its only).
+    pub(crate) fn bitrate(&self) -> f64 {
+        self.layers.iter().rev().find_map(|l| l.bitrate.rate()).unwrap_or(0.0)
+    }
+
+    /// The layers a leg may be given up to layer `top` (lowest first, `top` included): those
+    /// sending at `now` or switched off by dynacast (asking wakes them), with what each costs
+    /// (measured, or from its picture size if it never sent).
+    pub(crate) fn candidates(&self, now: Instant, top: u32) -> Vec<(u32, f64)> {
+        let Some(end) = self.layers.iter().position(|l| l.layer.ssrc == top) else { return Vec::new() };
+        self.layers[..=end]
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| *i == end || l.off || l.last_packet.is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE))
+            .map(|(i, l)| {
+                let guess = || l.frames.size.map(|(w, h)| f64::from(w) * f64::from(h) * COST_PER_PIXEL);
+                let by_rank = 150_000.0 * 3f64.powi(i as i32);
+                (l.layer.ssrc, l.bitrate.rate().or_else(guess).unwrap_or(by_rank))
+            })
+            .collect()
     }
 
     fn layer(&self, ssrc: u32) -> Option<&LayerState> {

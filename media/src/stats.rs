@@ -21,8 +21,12 @@ pub struct MediaCounters {
     pub dropped_muted: AtomicU64,
     /// Video the subscriber does not show (adaptive stream).
     pub dropped_hidden: AtomicU64,
+    /// Video paused for lack of the subscriber's bandwidth.
+    pub dropped_bandwidth: AtomicU64,
     /// Routes that switched to another simulcast layer.
     pub layer_switches: AtomicU64,
+    /// Videos paused because a subscriber's bandwidth estimate had no room for them.
+    pub bandwidth_pauses: AtomicU64,
     /// Packet older than the route's current mapping.
     pub dropped_stale: AtomicU64,
     /// Serialising or encrypting the packet failed.
@@ -88,8 +92,9 @@ impl MediaCounters {
     }
 
     /// Dropped packets by reason, for `packets_dropped_total{reason}`.
-    pub fn dropped_by_reason(&self) -> [(&'static str, u64); 8] {
+    pub fn dropped_by_reason(&self) -> [(&'static str, u64); 9] {
         [
+            ("bandwidth", Self::get(&self.dropped_bandwidth)),
             ("muted", Self::get(&self.dropped_muted)),
             ("hidden", Self::get(&self.dropped_hidden)),
             ("not_ready", Self::get(&self.dropped_not_ready)),
@@ -145,6 +150,10 @@ pub struct TrackStats {
     pub layer: Option<u8>,
     /// Outbound, simulcast sources: the layer the leg is switching to or stays on.
     pub target_layer: Option<u8>,
+    /// Outbound video: paused because the subscriber's bandwidth has no room for it.
+    pub paused_bandwidth: bool,
+    /// Outbound video: hidden by the subscriber (adaptive stream).
+    pub hidden: bool,
 }
 
 /// A statistics sample of one peer.
@@ -156,6 +165,9 @@ pub struct PeerStats {
     pub remote: Option<std::net::SocketAddr>,
     /// Round-trip time, in seconds, when measured.
     pub rtt_s: Option<f64>,
+    /// Subscriber peers: the estimated bandwidth of their downlink, bit/s (from their
+    /// transport-wide congestion feedback; none before any arrived).
+    pub estimated_bitrate: Option<f64>,
     /// Publisher peers: their tracks as received.
     pub inbound: Vec<(crate::ids::SourceId, TrackStats)>,
     /// Subscriber peers: each forwarded track as sent, with the client's reports.

@@ -55,7 +55,8 @@ pub(crate) async fn route_media_events(shared: Shared, mut events: mpsc::Unbound
             MediaEvent::LocalDescription { peer, .. }
             | MediaEvent::NegotiationFailed { peer, .. }
             | MediaEvent::PeerConnected { peer, .. }
-            | MediaEvent::PeerFailed { peer } => *peer,
+            | MediaEvent::PeerFailed { peer }
+            | MediaEvent::StreamState { subscriber: peer, .. } => *peer,
             MediaEvent::SourceOpened { publisher, .. }
             | MediaEvent::SourceClosed { publisher, .. }
             | MediaEvent::LayersWanted { publisher, .. } => *publisher,

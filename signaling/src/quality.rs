@@ -91,6 +91,7 @@ impl StreamMeter {
             frames_per_second: (s.frames > 0).then(|| rate(d_frames)),
             layer: s.layer,
             target_layer: s.target_layer,
+            paused: if s.paused_bandwidth { Some("bandwidth") } else if s.hidden { Some("hidden") } else { None },
         });
         self.has_interval = dt > 0.0;
         self.prev = Some((now, s.clone()));

@@ -130,6 +130,18 @@ describe('simulcast and adaptive stream', { timeout: 180_000 }, () => {
     assert.equal(seen.small.frame_height, pub.layers.q);
   });
 
+  it('each subscriber has a bandwidth estimate from its transport-wide feedback', async () => {
+    // Chromium sends transport-cc feedback only for packets stamped with the extension: no
+    // stamps, no estimate. On loopback the estimate stays high enough for the full layer.
+    const admin = adminToken();
+    let seen;
+    await waitFor(async () => {
+      const view = await adminRequest(server.url, admin, 'GET', `/rooms/${ROOM}/participants/${big.identity}`);
+      seen = view.body.estimated_bitrate_bps;
+      return typeof seen === 'number' && seen > 1_000_000;
+    }, { timeout: 15_000, describe: () => `Big's estimated_bitrate_bps: ${seen}` });
+  });
+
   it('dynacast: a layer no one receives is switched off at the publisher', async () => {
     await layerSending('h', false);
     await layerSending('q', true);

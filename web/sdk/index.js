@@ -25,7 +25,7 @@ export const PROTOCOL_VERSION = 1;
 const EVENTS = {
   stateChanged: true, joined: true, participantJoined: true, participantLeft: true, participantUpdated: true,
   trackPublished: true, trackUnpublished: true, trackSubscribed: true, trackUnsubscribed: true,
-  trackMuted: true, trackUnmuted: true, localTrackPublished: true, localTrackUnpublished: true,
+  trackMuted: true, trackUnmuted: true, trackStreamStateChanged: true, localTrackPublished: true, localTrackUnpublished: true,
   localTrackChanged: true, activeSpeakers: true, connectionQuality: true, dataReceived: true,
   handRaised: true, handLowered: true, unmuteRequested: true, onHold: true, resumed: true, moved: true,
   removed: true, admitted: true, denied: true, goingAway: true, reconnecting: true, reconnected: true,

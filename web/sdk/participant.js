@@ -100,6 +100,9 @@ export class RemoteTrackPublication {
     this.mutedBy = info.muted_by ?? null;
     /** @type {MediaStreamTrack | null} the received track, once subscribed */
     this.track = null;
+    /** @type {'active' | 'paused'} video: `paused` while the server withholds it for lack of
+     * bandwidth on our downlink (audio is never paused) */
+    this.streamState = 'active';
     if (send && info.kind === 'video') this.#shown = new ShownSize(info.sid, send);
   }
 

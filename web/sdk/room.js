@@ -298,6 +298,7 @@ export class Room extends Emitter {
         return this.#roster.trackMuted(msg.participant, msg.track, msg.muted, msg.by ?? null);
       case 'unmute_requested': return local.ownTracks.unmuteRequested(msg.track, msg.by);
       case 'layers_wanted': return local.setLayersWanted(msg.track, msg.rids);
+      case 'stream_state': return this.#roster.streamState(msg.track, msg.state, msg.reason);
       case 'on_hold': return this.#handleHold(true, msg.by);
       case 'resumed': return this.#handleHold(false, msg.by);
       case 'moved': return this.#handleMoved(msg);

@@ -152,6 +152,21 @@ export class Roster {
   }
 
   /**
+   * stream_state: the server paused (or resumed) a video it sends us.
+   * @param {string} trackSid
+   * @param {'active' | 'paused'} state
+   * @param {string} reason
+   */
+  streamState(trackSid, state, reason) {
+    for (const participant of this.participants.values()) {
+      const publication = participant.trackPublications.get(trackSid);
+      if (!publication || publication.streamState === state) continue;
+      publication.streamState = state;
+      this.emit('trackStreamStateChanged', { participant, publication, state, reason });
+    }
+  }
+
+  /**
    * A MediaStreamTrack arrived on the subscriber PC for (participant sid, track sid).
    * @param {string} sid
    * @param {string} trackSid

@@ -115,6 +115,7 @@
  * @property {{participant: RemoteParticipant, publication: RemoteTrackPublication, track: MediaStreamTrack}} trackUnsubscribed
  * @property {{participant: Participant, publication: RemoteTrackPublication | LocalTrackPublication, by: string | null}} trackMuted
  * @property {{participant: Participant, publication: RemoteTrackPublication | LocalTrackPublication, by: string | null}} trackUnmuted
+ * @property {{participant: RemoteParticipant, publication: RemoteTrackPublication, state: 'active' | 'paused', reason: string}} trackStreamStateChanged
  * @property {{publication: LocalTrackPublication}} localTrackPublished
  * @property {{publication: LocalTrackPublication}} localTrackUnpublished
  * @property {{publication: LocalTrackPublication}} localTrackChanged

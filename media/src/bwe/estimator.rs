@@ -85,11 +85,6 @@ impl Estimator {
         self.fed.then(|| self.delay_rate.min(self.loss.target()).clamp(self.bounds.min, self.bounds.max))
     }
 
-    /// The rate the receiver got over the last half second, if known.
-    pub(crate) fn received(&mut self, now: Instant) -> Option<f64> {
-        self.received.rate_bits_per_second(now)
-    }
-
     /// Folds in `reports` (in send order) of one feedback packet that arrived at `now`.
     pub(crate) fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
         if reports.is_empty() {

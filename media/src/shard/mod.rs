@@ -487,8 +487,10 @@ impl Shard {
     /// Points every route of a simulcast source at the layer it should forward now; a new
     /// target is asked for a keyframe.
     fn retarget_layers(&mut self, now: Instant) {
-        let wanted = crate::adapt::retarget(now, &mut self.routes, &self.sources);
-        self.request_keyframes(now, wanted);
+        let r = crate::adapt::retarget(now, &mut self.routes, &self.sources, &self.peers);
+        MediaCounters::add(&self.counters.bandwidth_pauses, r.pauses);
+        self.request_keyframes(now, r.keyframes);
+        self.events.extend(r.events);
         self.events.extend(crate::adapt::dynacast(now, &self.routes, &mut self.sources));
     }
 

@@ -62,6 +62,9 @@ pub struct TrackStatsView {
     pub layer: Option<u8>,
     /// The layer the leg heads for (switched to at its next keyframe).
     pub target_layer: Option<u8>,
+    /// Received videos not forwarded now, and why: `bandwidth` (the subscriber's estimate has no
+    /// room even for the lowest layer) or `hidden` (the subscriber does not show it).
+    pub paused: Option<&'static str>,
 }
 
 /// A track this participant receives.
@@ -122,6 +125,9 @@ pub struct ParticipantView {
     pub subscriptions: Vec<SubscriptionView>,
     /// `excellent`, `good`, `poor`, `lost`, or `unknown` before the first sample.
     pub connection_quality: &'static str,
+    /// The estimated bandwidth of its downlink in bit/s (from its transport-wide congestion
+    /// feedback), once known: what the server shares across the videos it receives.
+    pub estimated_bitrate_bps: Option<u64>,
     /// Its hand is raised.
     pub hand_raised: bool,
     /// When it was raised (RFC 3339 UTC, milliseconds).

@@ -230,6 +230,16 @@ pub enum ErrorCode {
     Internal,
 }
 
+/// Whether a video is forwarded to a subscriber ([`ServerMessage::StreamState`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamStateKind {
+    /// Paused by the server.
+    Paused,
+    /// Forwarded again.
+    Active,
+}
+
 /// A message to the client.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -286,6 +296,17 @@ pub enum ServerMessage {
         track: TrackSid,
         /// Rids to keep sending, lowest first.
         rids: Vec<String>,
+    },
+    /// (To a subscriber) a video it receives was paused because its downlink's estimated
+    /// bandwidth has no room even for the lowest layer (`state: "paused"`), or resumed
+    /// (`state: "active"`); audio is never paused. `reason` is `"bandwidth"`.
+    StreamState {
+        /// Track sid.
+        track: TrackSid,
+        /// `paused` or `active`.
+        state: StreamStateKind,
+        /// Why: `bandwidth`.
+        reason: &'static str,
     },
     /// A track is gone.
     TrackUnpublished {
@@ -406,6 +427,7 @@ impl ServerMessage {
             ServerMessage::TrackPublished { .. } => "track_published",
             ServerMessage::TrackUnpublished { .. } => "track_unpublished",
             ServerMessage::LayersWanted { .. } => "layers_wanted",
+            ServerMessage::StreamState { .. } => "stream_state",
             ServerMessage::ParticipantUpdated { .. } => "participant_updated",
             ServerMessage::TrackMuted { .. } => "track_muted",
             ServerMessage::UnmuteRequested { .. } => "unmute_requested",

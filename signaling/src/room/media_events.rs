@@ -8,7 +8,7 @@ use super::{Room, RoomCommand};
 use crate::call_state::{CallState, DisconnectReason};
 use crate::events::EventKind;
 use crate::ids::{random_sid, TrackSid};
-use crate::protocol::{ErrorCode, ServerMessage};
+use crate::protocol::{ErrorCode, ServerMessage, StreamStateKind};
 use switchboard_media::{MediaCommand, MediaEvent, MediaKind, PeerId, SdpKind, SourceId};
 use tracing::{info, warn};
 
@@ -21,7 +21,8 @@ fn peer_of(ev: &MediaEvent) -> Option<PeerId> {
         MediaEvent::LocalDescription { peer, .. }
         | MediaEvent::NegotiationFailed { peer, .. }
         | MediaEvent::PeerConnected { peer, .. }
-        | MediaEvent::PeerFailed { peer } => Some(*peer),
+        | MediaEvent::PeerFailed { peer }
+        | MediaEvent::StreamState { subscriber: peer, .. } => Some(*peer),
         MediaEvent::SourceOpened { publisher, .. }
         | MediaEvent::SourceClosed { publisher, .. }
         | MediaEvent::LayersWanted { publisher, .. } => Some(*publisher),
@@ -135,6 +136,13 @@ impl Room {
             MediaEvent::LayersWanted { source, rids, .. } => {
                 let Some((sid, track)) = self.participants.source(source).cloned() else { return };
                 self.send_to(&sid, ServerMessage::LayersWanted { track, rids });
+            }
+            MediaEvent::StreamState { subscriber, source, paused } => {
+                let (Some(sid), Some((_, track))) = (self.participants.owner_of(subscriber), self.participants.source(source)) else { return };
+                let (sid, track) = (sid.clone(), track.clone());
+                let state = if paused { StreamStateKind::Paused } else { StreamStateKind::Active };
+                info!(participant = %sid, %track, ?state, "stream state");
+                self.send_to(&sid, ServerMessage::StreamState { track, state, reason: "bandwidth" });
             }
             MediaEvent::SourceClosed { source, .. } => {
                 let Some((sid, track)) = self.participants.forget_source(source) else { return };

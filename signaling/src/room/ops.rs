@@ -280,6 +280,7 @@ impl Room {
             tracks: vec![],
             subscriptions: vec![],
             connection_quality: "unknown",
+            estimated_bitrate_bps: None,
             hand_raised: false,
             hand_raised_at: None,
         }));

@@ -126,6 +126,7 @@ impl Member {
             connection_quality: quality.map_or("unknown", Quality::as_str),
             hand_raised: false,
             hand_raised_at: None,
+            estimated_bitrate_bps: None,
         }
     }
 }
@@ -155,6 +156,8 @@ pub(crate) struct Participant {
     pub(crate) leg_base: Traffic,
     /// When its hand went up (RFC 3339); `None` while lowered.
     pub(crate) hand_raised_at: Option<String>,
+    /// Its downlink's estimated bandwidth (bit/s), from the media shard's last sample.
+    pub(crate) estimated_bitrate: Option<f64>,
 }
 
 /// Bytes and packets in (published) and out (received), as cumulative counters.
@@ -212,6 +215,7 @@ impl Participant {
             retired: Traffic::default(),
             leg_base: Traffic::default(),
             hand_raised_at: None,
+            estimated_bitrate: None,
         }
     }
 
@@ -240,6 +244,7 @@ impl Participant {
         ParticipantView {
             hand_raised: self.hand_raised_at.is_some(),
             hand_raised_at: self.hand_raised_at.clone(),
+            estimated_bitrate_bps: self.estimated_bitrate.map(|b| b.round() as u64),
             ..self.member.view(self.state, self.remote, tracks, subscriptions, self.quality)
         }
     }

@@ -31,6 +31,7 @@ impl Room {
                     }
                 }
             } else {
+                p.estimated_bitrate = ps.estimated_bitrate.or(p.estimated_bitrate);
                 for (source, sample) in &ps.outbound {
                     let Some((publisher, track)) = sources.get(source) else { continue };
                     let Some(identity) = identities.get(publisher) else { continue };

@@ -163,6 +163,18 @@ pub(crate) struct TrackStatsSchema {
     /// The layer the leg heads for (switched to at its next keyframe).
     #[schema(required = true)]
     target_layer: Option<u8>,
+    /// Received videos not forwarded now, and why: `bandwidth` (the subscriber's estimated
+    /// bandwidth has no room even for the lowest layer) or `hidden` (the subscriber hides it).
+    #[schema(required = true)]
+    paused: Option<PausedReason>,
+}
+
+/// Why a received video is not forwarded.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum PausedReason {
+    Bandwidth,
+    Hidden,
 }
 
 /// A track a participant receives.
@@ -227,6 +239,10 @@ pub(crate) struct ParticipantSchema {
     /// Tracks it receives.
     subscriptions: Vec<SubscriptionSchema>,
     connection_quality: ConnectionQuality,
+    /// The estimated bandwidth of its downlink in bit/s (from its transport-wide congestion
+    /// feedback), once known: what the server shares across the videos it receives.
+    #[schema(required = true)]
+    estimated_bitrate_bps: Option<u64>,
     /// Its hand is raised (it asks to speak).
     hand_raised: bool,
     /// When the hand went up (RFC 3339 UTC); absent while lowered.
