@@ -34,11 +34,11 @@ impl AudioLevelMeter {
         Self { ext_id, sum: 0.0, voice: 0, count: 0 }
     }
 
-    /// Counts the level `header` carries, if it carries one.
-    pub(crate) fn observe(&mut self, header: &Header) {
-        if let Some(byte) = header.get_extension(self.ext_id).and_then(|b| b.first().copied()) {
-            self.observe_byte(byte);
-        }
+    /// Counts the level `header` carries, if it carries one; returns its RFC 6464 byte.
+    pub(crate) fn observe(&mut self, header: &Header) -> Option<u8> {
+        let byte = header.get_extension(self.ext_id).and_then(|b| b.first().copied())?;
+        self.observe_byte(byte);
+        Some(byte)
     }
 
     /// RFC 6464 §3: the V flag, then the level in -dBov (0 loudest, 127 silence).

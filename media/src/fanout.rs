@@ -30,6 +30,15 @@ pub(crate) struct Legs<'a> {
     pub(crate) transmits: &'a mut VecDeque<Transmit>,
 }
 
+/// What the source learnt of a packet that every leg's copy needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Arrival {
+    /// It starts a video keyframe.
+    pub(crate) keyframe: bool,
+    /// Audio: its RFC 6464 level byte, written again in each leg's extension.
+    pub(crate) audio_level: Option<u8>,
+}
+
 /// Copies packets to legs; keeps the serialisation buffer between packets.
 pub(crate) struct Fanout {
     /// Serialised RTP of the copy being sent, before encryption (reused).
@@ -42,7 +51,7 @@ impl Fanout {
         Self { scratch: Vec::with_capacity(1500) }
     }
 
-    /// Sends `packet` (extensions stripped; `keyframe`: it starts one) to each of `route_ids`
+    /// Sends `packet` (extensions stripped; `arrival`: what the source learnt of it) to each of `route_ids`
     /// that is ready and takes its layer: its subscriber not paused and connected, its answer
     /// applied, (video) started at a keyframe and showing it.
     pub(crate) fn forward(
@@ -50,7 +59,7 @@ impl Fanout {
         now: Instant,
         route_ids: &[RouteId],
         packet: &Packet,
-        keyframe: bool,
+        arrival: Arrival,
         legs: Legs<'_>,
         counters: &MediaCounters,
     ) {
@@ -61,7 +70,7 @@ impl Fanout {
                 MediaCounters::add(&counters.dropped_muted, 1);
                 continue;
             }
-            let numbers = match route.numbers(now, packet, peer.connected, keyframe) {
+            let numbers = match route.numbers(now, packet, peer.connected, arrival.keyframe) {
                 Ok(n) => n,
                 Err(why) => {
                     if let Some(counter) = withheld_counter(counters, why) {
@@ -71,7 +80,7 @@ impl Fanout {
                 }
             };
             let out = route.copy(packet, numbers);
-            match peer.send_rtp(now, legs.transmits, &mut self.scratch, &out, numbers.vp8) {
+            match peer.send_rtp(now, legs.transmits, &mut self.scratch, &out, (numbers.vp8, arrival.audio_level)) {
                 Ok(()) => {
                     MediaCounters::add(&counters.packets_forwarded, 1);
                     MediaCounters::add(&counters.bytes_forwarded, out.payload.len() as u64);
@@ -102,7 +111,7 @@ impl Fanout {
     ) {
         for out_seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
             let Some((out, vp8)) = route.retransmission(out_seq, history) else { continue };
-            if peer.send_rtp(now, transmits, &mut self.scratch, &out, vp8).is_ok() {
+            if peer.send_rtp(now, transmits, &mut self.scratch, &out, (vp8, None)).is_ok() {
                 MediaCounters::add(&counters.packets_retransmitted, 1);
             }
         }

@@ -15,6 +15,7 @@ mod bwe;
 mod config;
 mod demux;
 mod fanout;
+mod hdrext;
 mod feedback;
 mod history;
 mod ids;

@@ -29,7 +29,9 @@ use rtc::shared::marshal::{Marshal, MarshalSize};
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use rtc::statistics::report::RTCStatsReportEntry;
 use rtc::statistics::StatsSelector;
-use crate::bwe::{write_stamp, Bounds, Bwe, STAMP_LEN, TRANSPORT_CC_URI};
+use crate::bwe::{Bounds, Bwe, TRANSPORT_CC_URI};
+use crate::hdrext::Extensions;
+use crate::pc_builder::AUDIO_LEVEL_URI;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -84,6 +86,8 @@ pub(crate) struct Peer {
     /// Subscriber: its downlink's bandwidth estimate, fed by the transport-cc stamps
     /// [`Peer::send_rtp`] writes.
     pub(crate) bwe: Option<Bwe>,
+    /// Subscriber: the audio-level extension id its answer accepted.
+    audio_level_ext: Option<u8>,
 }
 
 impl Peer {
@@ -103,6 +107,7 @@ impl Peer {
             offer_in_flight: false,
             needs_offer: false,
             bwe: (role == PeerRole::Subscriber).then(|| Bwe::new(Bounds::default())),
+            audio_level_ext: None,
         }
     }
 
@@ -272,17 +277,18 @@ impl Peer {
     }
 
     /// The direct send path: serialises `packet` into `scratch`, applies the leg's VP8
-    /// picture-id rewrite `vp8` to the serialised payload, stamps the transport-wide sequence
-    /// number (once the subscriber accepted transport-cc), encrypts it with this PC's outbound
-    /// SRTP context and queues the datagram for the selected candidate pair. Forwarded RTP skips
-    /// `rtc`'s write pipeline (vendor/rtc/PATCHES.md), so nothing needs draining.
+    /// picture-id rewrite to the serialised payload, writes the header extensions the
+    /// subscriber accepted (transport-wide sequence number; audio: the publisher's level byte),
+    /// encrypts it with this PC's outbound SRTP context and queues the datagram for the selected
+    /// candidate pair. Forwarded RTP skips `rtc`'s write pipeline (vendor/rtc/PATCHES.md), so
+    /// nothing needs draining.
     pub(crate) fn send_rtp(
         &mut self,
         now: Instant,
         transmits: &mut VecDeque<Transmit>,
         scratch: &mut Vec<u8>,
         packet: &rtc::rtp::Packet,
-        vp8: Vp8Rewrite,
+        (vp8, audio_level): (Vp8Rewrite, Option<u8>),
     ) -> Result<(), SendError> {
         let to = self.send_to.or(self.remote).ok_or(SendError::NotReady)?;
         scratch.resize(packet.marshal_size(), 0);
@@ -293,39 +299,47 @@ impl Peer {
                 vp8.apply(payload);
             }
         }
-        let stamp = self.bwe.as_ref().and_then(Bwe::next_stamp).filter(|_| packet.header.extensions.is_empty());
-        let mut stamped;
-        let header = match stamp {
-            Some(stamp) => {
-                n = write_stamp(scratch, n, header_len, stamp);
+        let ext = if packet.header.extensions.is_empty() {
+            Extensions { twcc: self.bwe.as_ref().and_then(Bwe::next_stamp), audio_level: self.audio_level_ext.zip(audio_level) }
+        } else {
+            Extensions::default()
+        };
+        let stamped;
+        let header = match ext.len() {
+            0 => &packet.header,
+            len => {
+                n = ext.write(scratch, n, header_len);
                 // What SRTP needs of the header: its SSRC, sequence number and length. An empty
-                // extension list padded to one word has the stamped header's length.
-                stamped = packet.header.clone();
-                stamped.extension = true;
-                stamped.extension_profile = 0xBEDE;
-                stamped.extensions_padding = STAMP_LEN - 4;
+                // extension list padded to the block's words has the written header's length.
+                let mut h = packet.header.clone();
+                h.extension = true;
+                h.extension_profile = 0xBEDE;
+                h.extensions_padding = len - 4;
+                stamped = h;
                 &stamped
             }
-            None => &packet.header,
         };
         let payload = self
             .pc
             .encrypt_rtp_for_forwarding(&scratch[..n], header)
             .ok_or(SendError::NotReady)?
             .map_err(SendError::Failed)?;
-        if let (Some(bwe), Some(_)) = (self.bwe.as_mut(), stamp) {
+        if let (Some(bwe), Some(_)) = (self.bwe.as_mut(), ext.twcc) {
             bwe.on_sent(now, payload.len());
         }
         transmits.push_back(Transmit { to, payload });
         Ok(())
     }
 
-    /// Subscriber: reads the transport-cc extension id its answer accepted (on `sender`'s leg;
-    /// bundled legs share it) and starts stamping with it.
-    pub(crate) fn learn_transport_cc(&mut self, sender: RTCRtpSenderId) {
-        let id = self.negotiated_ext(sender, TRANSPORT_CC_URI);
+    /// Subscriber: reads the header extension ids its answer accepted (transport-cc on any
+    /// leg: bundled legs share it; the audio level on an audio leg) and starts writing them.
+    pub(crate) fn learn_extensions(&mut self, any: RTCRtpSenderId, audio: Option<RTCRtpSenderId>) {
+        let twcc = self.negotiated_ext(any, TRANSPORT_CC_URI);
         if let Some(bwe) = self.bwe.as_mut() {
-            bwe.set_ext_id(id);
+            bwe.set_ext_id(twcc);
+        }
+        if let Some(audio) = audio {
+            self.audio_level_ext = self.negotiated_ext(audio, AUDIO_LEVEL_URI).filter(|id| (1..=14).contains(id));
         }
     }
 

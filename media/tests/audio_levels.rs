@@ -27,7 +27,7 @@ fn audio_levels_are_reported_per_source() {
         })
         .flatten()
         .collect();
-    let of = |peer| levels.iter().filter(|l| l.publisher == peer).map(|l| l.level).last().expect("a level report");
+    let of = |peer| levels.iter().filter(|l| l.publisher == peer).map(|l| l.level).next_back().expect("a level report");
     let (l, q) = (of(PeerId(1)), of(PeerId(3)));
     assert!((l - 10f32.powf(-0.5)).abs() < 0.01, "-10 dBov → {l}");
     assert!((q - 0.001).abs() < 0.001, "-60 dBov → {q}");

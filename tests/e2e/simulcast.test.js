@@ -184,4 +184,21 @@ describe('simulcast and adaptive stream', { timeout: 180_000 }, () => {
     await layerSending('h', true);
     await decodesAt(small, pub.layers.h);
   });
+
+  it('received audio carries the publisher\'s level (RFC 6464) in its header extension', async () => {
+    // Chromium's getSynchronizationSources() reports audioLevel only from the extension: the
+    // server must write it on the subscriber leg (with the id that leg negotiated).
+    await pub.page.evaluate(async () => {
+      const [track] = (await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks();
+      await window.room.localParticipant.publish('microphone', track);
+    });
+    let seen;
+    await waitFor(async () => {
+      seen = await big.page.evaluate(() => window.room.engine.subscriberPC.getReceivers()
+        .filter((r) => r.track.kind === 'audio')
+        .flatMap((r) => r.getSynchronizationSources())
+        .map((s) => s.audioLevel));
+      return seen.some((level) => typeof level === 'number' && level > 0);
+    }, { timeout: 15_000, describe: () => `audio levels at the subscriber: ${JSON.stringify(seen)}` });
+  });
 });

@@ -12,12 +12,12 @@
 //! and its steps a [`Peer`]; the per-packet loop is `fanout.rs`, statistics and audio-level
 //! samples are assembled in `sample.rs`.
 
-use crate::api::{MediaCommand, MediaEvent, PeerRole, SdpKind};
+use crate::api::{MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind};
 use crate::config::MediaConfig;
 use crate::demux::Demux;
 use crate::ids::{PeerId, RouteId, SourceId};
 use crate::pc_builder::{build_pc, ice_credentials, AUDIO_LEVEL_URI};
-use crate::fanout::{Fanout, Legs};
+use crate::fanout::{Arrival, Fanout, Legs};
 use crate::peer::{LegTrack, Peer};
 use crate::route::{Route, RouteOptions};
 use crate::source::{Ingest, Layer, LayerWant, Source};
@@ -263,8 +263,10 @@ impl Shard {
         self.offers_wanted = true;
         let connected = peer.connected;
         let route_ids: Vec<RouteId> = peer.routes.values().copied().collect();
-        if let Some(route) = route_ids.first().and_then(|r| self.routes.get(r)) {
-            peer.learn_transport_cc(route.sender);
+        let audio = |r: &&&Route| self.sources.get(&r.source).is_some_and(|s| s.kind == MediaKind::Audio);
+        let legs: Vec<&Route> = route_ids.iter().filter_map(|r| self.routes.get(r)).collect();
+        if let Some(any) = legs.first() {
+            peer.learn_extensions(any.sender, legs.iter().find(audio).map(|r| r.sender));
         }
         let mut newly_answered = Vec::new();
         for rid in route_ids {
@@ -454,13 +456,13 @@ impl Shard {
     fn forward(&mut self, now: Instant, source_id: SourceId, mut packet: rtc::rtp::Packet) {
         MediaCounters::add(&self.counters.packets_received, 1);
         let Some(source) = self.sources.get_mut(&source_id) else { return };
-        let keyframe = match source.ingest(now, &mut packet) {
+        let arrival = match source.ingest(now, &mut packet) {
             Ingest::UnknownLayer => return,
             Ingest::Muted => return MediaCounters::add(&self.counters.dropped_muted, 1),
-            Ingest::Forward { keyframe } => keyframe,
+            Ingest::Forward { keyframe, audio_level } => Arrival { keyframe, audio_level },
         };
         let legs = Legs { routes: &mut self.routes, peers: &mut self.peers, transmits: &mut self.transmits };
-        self.fanout.forward(now, &source.routes, &packet, keyframe, legs, &self.counters);
+        self.fanout.forward(now, &source.routes, &packet, arrival, legs, &self.counters);
     }
 
     /// Asks the publisher of `source_id` for a keyframe of layer `ssrc`, at most once per
