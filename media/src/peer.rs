@@ -341,6 +341,7 @@ impl Peer {
         if let Some(audio) = audio {
             self.audio_level_ext = self.negotiated_ext(audio, AUDIO_LEVEL_URI).filter(|id| (1..=14).contains(id));
         }
+        debug!(?twcc, audio_level = ?self.audio_level_ext, "subscriber header extensions");
     }
 
     /// The id negotiated for header extension `uri` on `sender`'s leg.

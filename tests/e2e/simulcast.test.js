@@ -192,13 +192,30 @@ describe('simulcast and adaptive stream', { timeout: 180_000 }, () => {
       const [track] = (await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks();
       await window.room.localParticipant.publish('microphone', track);
     });
+    // Chromium fills getSynchronizationSources() as it plays audio out: play the received audio.
+    await waitFor(() => big.page.evaluate(() => {
+      const receiver = window.room.engine.subscriberPC.getReceivers().find((r) => r.track.kind === 'audio');
+      if (!receiver) return false;
+      const audio = Object.assign(document.createElement('audio'), { autoplay: true, muted: true });
+      audio.srcObject = new MediaStream([receiver.track]);
+      document.body.append(audio);
+      return audio.play().then(() => true, () => true);
+    }), { timeout: 15_000, describe: () => 'no audio receiver at the subscriber' });
     let seen;
     await waitFor(async () => {
-      seen = await big.page.evaluate(() => window.room.engine.subscriberPC.getReceivers()
-        .filter((r) => r.track.kind === 'audio')
-        .flatMap((r) => r.getSynchronizationSources())
-        .map((s) => s.audioLevel));
-      return seen.some((level) => typeof level === 'number' && level > 0);
+      seen = await big.page.evaluate(async () => {
+        const levels = window.room.engine.subscriberPC.getReceivers()
+          .filter((r) => r.track.kind === 'audio')
+          .flatMap((r) => r.getSynchronizationSources())
+          .map((s) => s.audioLevel);
+        let packets = 0;
+        (await window.room.engine.subscriberPC.getStats()).forEach((s) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'audio') packets += s.packetsReceived ?? 0;
+        });
+        return { levels, packets };
+      });
+      seen.levels = seen.levels.filter((l) => l !== undefined);
+      return seen.levels.some((level) => typeof level === 'number' && level > 0);
     }, { timeout: 15_000, describe: () => `audio levels at the subscriber: ${JSON.stringify(seen)}` });
   });
 });
