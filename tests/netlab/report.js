@@ -26,10 +26,10 @@ function publisherLine(name, p) {
 
 /** Each phase's headline (times) and its failed checks only. */
 function brief(report) {
-  return summary(report).split('\n').filter((l) => /^(netlab|==|  note:)|\[FAIL\]/.test(l)).join('\n');
+  return summary(report, { brief: true }).split('\n').filter((l) => /^(netlab|==|  note:)|\[FAIL\]/.test(l)).join('\n');
 }
 
-function summary(report) {
+function summary(report, options = {}) {
   const out = [];
   out.push(`netlab report — server ${report.binary}`);
   for (const [name, ph] of Object.entries(report.phases ?? {})) {
@@ -51,8 +51,16 @@ function summary(report) {
     }
     for (const [pub, p] of Object.entries(ph.publishers ?? {})) out.push(`  ${publisherLine(pub, p)}`);
     if (ph.rttMs) out.push(`  RTT (subscriber PC): ${Object.entries(ph.rttMs).map(([k, v]) => `${k} ${v ?? '-'} ms`).join(', ')}`);
-    if (Array.isArray(ph.admin)) {
-      out.push(`  server, subShaped's video legs: ${ph.admin.map((s) => `${s.publisher} layer ${s.layer}→${s.targetLayer} ${s.kbps}kbps loss ${num(s.lossPct)}%`).join('; ')}`);
+    if (ph.admin?.legs) {
+      out.push(`  server on subShaped: estimate ${ph.admin.estimateKbps ?? '-'} kbps; legs ${ph.admin.legs.map((s) => `${s.publisher} layer ${s.layer}→${s.targetLayer}${s.paused ? ` paused:${s.paused}` : ''} ${s.kbps}kbps`).join(', ')}`);
+    }
+    if (ph.timeline?.length && !options.brief) {
+      out.push('  timeline (subShaped, 1 s steps: height/fps/kbps [server layer→target]):');
+      for (const e of ph.timeline) {
+        const v = e.videos.map((x) => `${x.from} ${x.frameHeight ?? '-'}p/${num(x.fps, 0)}/${num(x.kbps, 0)}`
+          + ` [${x.paused ? `paused:${x.paused}` : `${x.layer ?? '-'}→${x.targetLayer ?? '-'}`}]`).join('  ');
+        out.push(`    t=${num(e.t).padStart(5)}s est ${String(e.estimateKbps ?? '-').padStart(5)}k  ${v}`);
+      }
     }
     if (ph.streamState) out.push(`  stream_state seen: ${JSON.stringify(ph.streamState)}`);
     for (const c of ph.checks ?? []) out.push(`  [${c.ok ? 'ok' : 'FAIL'}] ${c.name}${c.ok ? '' : ` — ${c.detail}`}`);

@@ -316,14 +316,30 @@ describe('netlab: a shaped subscriber adapts, the others do not notice', { timeo
    * passed since `since`; resolves with the seconds since `since` when it held (null if not).
    */
   const watch = async ({ since, timeoutMs, until, intervalMs = 1000 }) => {
+    current.since = since;
     let prev = await sampleAll();
     for (;;) {
       await sleep(intervalMs);
       const cur = await sampleAll();
-      if (await until(rates(prev, cur))) return round((Date.now() - since) / 1000);
+      const r = rates(prev, cur);
+      tick(r);
+      if (await until(r)) return round((Date.now() - since) / 1000);
       if (Date.now() - since >= timeoutMs) return null;
       prev = cur;
     }
+  };
+  /** One timeline entry of the current phase: the shaped page's videos and the server's view. */
+  const tick = (r) => {
+    const view = adminView();
+    current.timeline.push({
+      t: round((Date.now() - (current.since ?? current.created)) / 1000),
+      estimateKbps: view.estimateKbps ?? null,
+      videos: videos(r, 'subShaped').map((v) => {
+        const leg = view.legs?.find((l) => l.publisher === v.from);
+        return { from: v.from, frameHeight: v.frameHeight, fps: v.fps, kbps: v.kbps, lossPct: v.lossPct,
+          layer: leg?.layer ?? null, targetLayer: leg?.targetLayer ?? null, paused: leg?.paused ?? null };
+      }),
+    });
   };
   /** Host CPU (all cores) busy share between two /proc/stat readings, and what else ran. */
   const cpuTimes = () => {
@@ -333,8 +349,13 @@ describe('netlab: a shaped subscriber adapts, the others do not notice', { timeo
   const measure = async (ms) => {
     const c0 = cpuTimes();
     const a = await sampleAll();
-    await sleep(ms);
-    const b = await sampleAll();
+    let b = a;
+    for (let left = ms; left > 0; left -= 1000) {
+      await sleep(Math.min(1000, left));
+      const prev = b;
+      b = await sampleAll();
+      tick(rates(prev, b));
+    }
     const c1 = cpuTimes();
     b.cpuBusyPct = round(100 * (1 - (c1.idle - c0.idle) / Math.max(1, c1.total - c0.total)), 0);
     return { a, b };
@@ -342,17 +363,25 @@ describe('netlab: a shaped subscriber adapts, the others do not notice', { timeo
   const adminView = () => {
     const view = adminGet(admin, `/rooms/${ROOM}/participants/subShaped`);
     if (view.error || !view.subscriptions) return { error: view.error ?? JSON.stringify(view).slice(0, 200) };
-    // The server's view of the shaped page's video legs: layer forwarded and headed for.
-    return view.subscriptions.filter((s) => s.stats?.layer !== null && s.stats?.layer !== undefined).map((s) => ({
+    // The server's view of the shaped page: its downlink estimate (absent on a server without
+    // one), and per video leg the layer forwarded, the one headed for, and why it is paused.
+    const legs = view.subscriptions.filter((s) => s.stats?.layer !== null && s.stats?.layer !== undefined).map((s) => ({
       publisher: s.publisher, track: s.track, layer: s.stats.layer, targetLayer: s.stats.target_layer,
+      paused: s.stats.paused ?? null,
       kbps: round((s.stats.bitrate_bps ?? 0) / 1000, 0), lossPct: round(s.stats.loss_percent), rttMs: round(s.stats.rtt_ms, 0),
       plis: s.stats.pli_count, nacks: s.stats.nack_count,
-    }));
+    })).sort((x, y) => String(x.publisher).localeCompare(String(y.publisher)));
+    const est = view.estimated_bitrate_bps;
+    return { estimateKbps: est === null || est === undefined ? null : round(est / 1000, 0), legs };
   };
 
+  let current = null; // the phase being measured
   const phase = (name, fields = {}) => {
-    const ph = { ...fields, checks: [] };
+    const ph = { ...fields, checks: [], timeline: [] };
+    Object.defineProperty(ph, 'created', { value: Date.now(), enumerable: false });
+    Object.defineProperty(ph, 'since', { value: null, writable: true, enumerable: false });
     report.phases[name] = ph;
+    current = ph;
     return ph;
   };
   const check = (ph, name, ok, detail) => ph.checks.push({ name, ok: !!ok, detail });
@@ -481,6 +510,11 @@ describe('netlab: a shaped subscriber adapts, the others do not notice', { timeo
     const seen = await workers.subShaped.eval(pageStreamMessages, since, 5000);
     ph.streamState = seen.messages.map((m) => ({ atS: round((m.at - since) / 1000), track: m.track, state: m.state, reason: m.reason }));
     ph.sdkEvents = seen.events;
+    ph.pausedSids = videoSids.filter((sid) => seen.messages.some((m) => m.track === sid && m.state === 'paused'));
+    if (ph.pausedS !== null) {
+      // From the messages' own arrival times (the poll above only looks once a second).
+      ph.pausedS = round(Math.max(...videoSids.map((sid) => seen.messages.find((m) => m.track === sid && m.state === 'paused').at)) / 1000 - since / 1000);
+    }
     for (const sid of videoSids) {
       const m = seen.messages.find((x) => x.track === sid && x.state === 'paused');
       check(ph, `stream_state paused for video ${sid} within ${PAUSE_S} s`, ph.pausedS !== null && m, m ? JSON.stringify(m) : 'no such message');
@@ -511,6 +545,12 @@ describe('netlab: a shaped subscriber adapts, the others do not notice', { timeo
     ph.streamState = seen.messages.map((m) => ({ atS: round((m.at - since) / 1000), track: m.track, state: m.state, reason: m.reason }));
     ph.sdkEvents = seen.events;
     check(ph, `both videos decode again (>= 5 fps) within ${RESUME_S} s`, ph.resumedS !== null, fmt(videos(ph, 'subShaped')));
+    // docs/protocol.md: `active` when a paused video is forwarded again. Only asked of a video
+    // that was paused.
+    for (const sid of p100?.pausedSids ?? []) {
+      const m = seen.messages.find((x) => x.track === sid && x.state === 'active');
+      check(ph, `stream_state active for video ${sid} after the lift`, m, `stream_state after the lift: ${JSON.stringify(ph.streamState)}`);
+    }
     verdict(ph);
   });
 });
