@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what it needs (idempotently), builds, validates
 # the served OpenAPI document and the deployment files, then runs unit, media (virtual clock),
-# integration (webrtc-rs peers) and headless-Chromium tests.
-# WebRTC tests run inside a private network namespace with only `lo` up: nothing leaves the host.
+# integration (webrtc-rs peers) and headless-Chromium tests, the last also over a shaped link.
+# WebRTC tests run inside a private network namespace with only `lo` up, or in namespaces joined
+# by veth pairs that tests/netlab makes (10.77.0.0/24, no route out): nothing leaves the host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -38,6 +39,10 @@ unshare --net sh -c 'ip link set lo up && cargo test --workspace --offline'
 
 # --- real Chromium against the release binary ---
 SWITCHBOARD_BIN="${CARGO_TARGET_DIR:-target}/release/switchboard" tests/e2e/run.sh
+
+# --- real Chromium over an impaired link (network namespaces, tbf rate, NFQUEUE delay): one
+#     subscriber shaped to 500 and 100 kbit/s adapts its layers, pauses video, recovers ---
+SWITCHBOARD_BIN="${CARGO_TARGET_DIR:-target}/release/switchboard" ARTIFACTS_DIR="${CARGO_TARGET_DIR:-target}/netlab" tests/netlab/run.sh
 
 # --- benchmark smoke: loadgen (webrtc-rs peers) against the release binary in its own namespace,
 #     ~10 s; asserts packets were forwarded and nothing failed (no performance threshold) ---

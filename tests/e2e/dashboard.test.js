@@ -88,6 +88,12 @@ describe('moderator dashboard', { timeout: 240_000 }, () => {
       assert.match(text, /Quality: (excellent|good|poor|lost|unknown)/, `${p.identity}: quality shown`);
       assert.match(text, /Sends [\d.]+ [kM]b\/s/, `${p.identity}: send rate shown`);
     }
+    // Each receives the other: its downlink's bandwidth estimate is shown.
+    let details;
+    await waitFor(async () => {
+      details = await Promise.all([alice, bob].map((p) => card(p.identity).textContent()));
+      return details.every((t) => /downlink estimate [\d.]+ [kM]b\/s/.test(t));
+    }, { timeout: 15_000, describe: () => `no downlink estimate shown: ${JSON.stringify(details)}` });
     await waitFor(async () => {
       const latest = await page.evaluate(() => window.dashboard.chart.latest());
       return latest[alice.identity] > 0 && latest[bob.identity] > 0;

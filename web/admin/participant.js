@@ -77,6 +77,7 @@ export class ParticipantCard {
     setText(this.details, [
       `Sends ${formatBitrate(up)}`,
       `receives ${formatBitrate(down)} (${p.subscriptions.length} tracks${layerSummary(p.subscriptions)})`,
+      typeof p.estimated_bitrate_bps === 'number' ? `downlink estimate ${formatBitrate(p.estimated_bitrate_bps)}` : null,
       p.remote_address ? `from ${p.remote_address}` : null,
       p.joined_at ? `joined ${formatTime(p.joined_at)}` : null,
       `may: ${permissionSummary(p.permissions)}`,
@@ -176,7 +177,9 @@ const LAYER_TEXT = ['quarter', 'half', 'full'];
 /** `; simulcast layers: full, quarter` for the received tracks of simulcast publishers. */
 function layerSummary(subscriptions) {
   const layers = subscriptions.map((s) => s.stats?.layer).filter((l) => typeof l === 'number');
-  return layers.length ? `; simulcast layers: ${layers.map((l) => LAYER_TEXT[l] ?? `#${l}`).join(', ')}` : '';
+  const paused = subscriptions.filter((s) => s.stats?.paused === 'bandwidth').length;
+  return (layers.length ? `; simulcast layers: ${layers.map((l) => LAYER_TEXT[l] ?? `#${l}`).join(', ')}` : '')
+    + (paused ? `; ${paused} paused for bandwidth` : '');
 }
 
 function sum(values) {

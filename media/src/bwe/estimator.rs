@@ -86,7 +86,7 @@ impl Estimator {
             slope: SlopeEstimator::new(),
             detector: OveruseDetector::new(),
             received: AckedRate::default(),
-            loss: LossRate { rate: bounds.initial, smoothed: None, last_change: None },
+            loss: LossRate { rate: bounds.initial, smoothed: None, last_change: None, last_decrease: None },
             delay_rate: bounds.initial,
             ceiling: None,
             last_increase: None,
@@ -123,10 +123,13 @@ impl Estimator {
         }
         let received = self.received.rate();
         self.control(now, usage, received);
-        let lost = reports.iter().filter(|r| !r.arrived).count();
+        // Losses of packets sent before the last loss-based back-off were paid for by it.
+        let since = self.loss.last_decrease;
+        let counted = || reports.iter().filter(|r| since.is_none_or(|t| r.departure > t));
+        let (lost, total) = (counted().filter(|r| !r.arrived).count(), counted().count());
         // The loss half is held within reach of the delay half, so that when loss does come it
         // backs off from a rate that was sent.
-        self.loss.update(now, (lost, reports.len()), received, self.delay_rate * 1.5);
+        self.loss.update(now, (lost, total), received, self.delay_rate * 1.5);
         self.loss.rate = self.loss.rate.clamp(self.bounds.min, self.bounds.max);
     }
 
@@ -204,6 +207,8 @@ struct LossRate {
     /// Exponentially smoothed loss fraction.
     smoothed: Option<f64>,
     last_change: Option<Instant>,
+    /// When it last backed off.
+    last_decrease: Option<Instant>,
 }
 
 impl LossRate {
@@ -224,6 +229,9 @@ impl LossRate {
             let base = received.map_or(self.rate, |r| r.min(self.rate));
             self.rate = base * (1.0 - 0.5 * smoothed);
             self.last_change = Some(now);
+            self.last_decrease = Some(now);
+            // What follows is measured afresh: the old average was the old rate's.
+            self.smoothed = None;
         }
         self.rate = self.rate.min(cap.max(1.0));
     }
