@@ -67,7 +67,7 @@ pub(crate) fn retarget(
             None => legs.iter().map(|(_, top)| Some(*top)).collect(),
             Some(budget) => share(now, budget, audio.get(&subscriber).copied().unwrap_or(0.0), &legs, routes, sources),
         };
-        for ((id, _), choice) in legs.iter().zip(choices) {
+        for ((id, top), choice) in legs.iter().zip(choices) {
             let Some(route) = routes.get_mut(id) else { continue };
             if route.set_bandwidth_paused(now, choice.is_none()) {
                 let paused = choice.is_none();
@@ -79,7 +79,13 @@ pub(crate) fn retarget(
                 }
             }
             let Some(layer) = choice else { continue };
-            if route.set_target_layer(layer) {
+            // Held below what it wants and below what it forwards: the link is short, so the
+            // current layer stops now rather than at the lower layer's keyframe.
+            let source = sources.get(&route.source);
+            let rank = |ssrc| source.and_then(|s| s.rank_of(ssrc));
+            let short = layer != *top && route.layer().0.is_some_and(|current| rank(layer) < rank(current));
+            let changed = if short { route.cut_to_layer(layer) } else { route.set_target_layer(layer) };
+            if changed {
                 let rid = sources.get(&route.source).and_then(|s| s.rid_of(layer));
                 debug!(source = %route.source, %subscriber, ?rid, ?budget, "layer target");
                 out.keyframes.push((route.source, layer));

@@ -65,6 +65,16 @@ impl LayerSelection {
         std::mem::replace(&mut self.target, ssrc) != ssrc
     }
 
+    /// Heads for layer `ssrc` and stops forwarding the current one at once (nothing until the
+    /// target's keyframe): for a subscriber whose link cannot carry the current layer, a short
+    /// freeze of this video costs less than a queue that delays and drops everything it
+    /// receives. Whether anything changed.
+    pub(crate) fn cut_to(&mut self, ssrc: u32) -> bool {
+        let changed = self.set_target(ssrc) || !self.waiting;
+        self.waiting = self.keyframes;
+        changed
+    }
+
     /// After a pause: nothing until a keyframe of the target.
     pub(crate) fn restart(&mut self) {
         self.waiting = self.keyframes;
@@ -128,6 +138,18 @@ mod tests {
         s.set_target(F);
         assert_eq!(s.admit(Q, false), Ok(Take::Same));
         assert_eq!(s.admit(F, true), Ok(Take::Switched));
+    }
+
+    #[test]
+    fn cutting_down_stops_the_current_layer_at_once() {
+        let mut s = LayerSelection::new(F, true);
+        s.admit(F, true).unwrap();
+        assert!(s.cut_to(Q));
+        assert_eq!(s.admit(F, false), Err(Skip::OtherLayer), "the current layer stops now");
+        assert_eq!((s.current(), s.awaited()), (None, Some(Q)));
+        assert_eq!(s.admit(Q, false), Err(Skip::KeyframeWait));
+        assert_eq!(s.admit(Q, true), Ok(Take::Switched), "a switch: the numbering re-bases");
+        assert_eq!(s.current(), Some(Q));
     }
 
     #[test]

@@ -215,6 +215,12 @@ impl Route {
         self.layers.set_target(ssrc)
     }
 
+    /// Switches down to source layer `ssrc` at once: nothing is forwarded until its keyframe
+    /// (for lack of bandwidth); whether that changed anything.
+    pub(crate) fn cut_to_layer(&mut self, ssrc: u32) -> bool {
+        self.layers.cut_to(ssrc)
+    }
+
     /// Shows or hides the video; whether that changed anything. Showing it again restarts the
     /// leg like the end of a pause.
     pub(crate) fn set_hidden(&mut self, now: Instant, hidden: bool) -> bool {
