@@ -12,7 +12,7 @@
 //                Chromium sends its simple picture's 360 layer at 40-180 kbit/s, so two of them
 //                plus audio may fit in 500 kbit/s, and the server rightly sends them.
 //   lifted       shaping off: subShaped climbs back to 720 within 15 s
-//   shaped100k   100 kbit/s: the server sends stream_state paused (reason bandwidth) for both
+//   shaped150k   150 kbit/s: the server sends stream_state paused (reason bandwidth) for both
 //                videos, audio keeps flowing, video stops
 //   resumed      shaping off: video decodes again within 20 s
 // Every phase measures first and asserts after, so a failing phase still records its numbers and
@@ -502,11 +502,15 @@ describe('netlab: a shaped subscriber adapts, the others do not notice', { timeo
     verdict(ph);
   });
 
-  it(`shaped to 100 kbit/s: both videos paused (stream_state, reason bandwidth) within ${PAUSE_S} s, audio keeps flowing`, async () => {
-    const ph = phase('shaped100k', { shaping: '100kbit/s, 40 ms each way' });
+  // 150 kbit/s, not the 100 of issue 14: the two Opus streams alone take ~94 kbit/s on the wire,
+  // so at 100 kbit/s the WebSocket that carries stream_state starves (TCP retransmission
+  // back-off; measured: a paused message sent at once arrived after more than 15 s). At 150
+  // kbit/s not even one 180 layer (~110-150 kbit/s) fits beside the audio either.
+  it(`shaped to 150 kbit/s: both videos paused (stream_state, reason bandwidth) within ${PAUSE_S} s, audio keeps flowing`, async () => {
+    const ph = phase('shaped150k', { shaping: '150kbit/s, 40 ms each way' });
     const videoSids = (await workers.subShaped.eval(pageSample, null, 10_000)).inbound
       .filter((t) => t.kind === 'video' && t.trackSid).map((t) => t.trackSid);
-    nl(`shape ${SHAPED_NS} 100kbit 40ms 0`);
+    nl(`shape ${SHAPED_NS} 150kbit 40ms 0`);
     const since = Date.now();
     const pausedAll = async () => {
       const { messages } = await workers.subShaped.eval(pageStreamMessages, since, 5000);
@@ -540,9 +544,9 @@ describe('netlab: a shaped subscriber adapts, the others do not notice', { timeo
 
   it(`shaping lifted again: video resumes within ${RESUME_S} s`, async () => {
     const ph = phase('resumed', { shaping: 'none (lifted)' });
-    const p100 = report.phases.shaped100k;
-    if (p100 && p100.pausedS === null) {
-      ph.note = 'no pause was signalled at 100 kbit/s: the video had stalled from congestion, not been paused';
+    const p150 = report.phases.shaped150k;
+    if (p150 && p150.pausedS === null) {
+      ph.note = 'no pause was signalled at 150 kbit/s: the video had stalled from congestion, not been paused';
     }
     nl(`unshape ${SHAPED_NS}`);
     const since = Date.now();
@@ -556,7 +560,7 @@ describe('netlab: a shaped subscriber adapts, the others do not notice', { timeo
     check(ph, `both videos decode again (>= 5 fps) within ${RESUME_S} s`, ph.resumedS !== null, fmt(videos(ph, 'subShaped')));
     // docs/protocol.md: `active` when a paused video is forwarded again. Only asked of a video
     // that was paused.
-    for (const sid of p100?.pausedSids ?? []) {
+    for (const sid of p150?.pausedSids ?? []) {
       const m = seen.messages.find((x) => x.track === sid && x.state === 'active');
       check(ph, `stream_state active for video ${sid} after the lift`, m, `stream_state after the lift: ${JSON.stringify(ph.streamState)}`);
     }
