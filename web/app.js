@@ -98,6 +98,8 @@ function beginCall(name) {
   view.joining();
   // Back at the form after the call: the preview comes back on.
   call = new Call(store, view, { onEnded: () => prejoin.start() });
+  // For the console and tests: the SDK Room of the current call (its PeerConnections, stats).
+  window.switchboardRoom = call.room;
   return call;
 }
 

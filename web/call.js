@@ -22,7 +22,8 @@ export class Call {
     this.onEnded = onEnded;
     this.finished = false;
     this.statsTimer = null;
-    this.room = new Room();
+    // The camera in three simulcast layers: each subscriber gets the one its link and tile take.
+    this.room = new Room({ simulcast: true });
     this.streams = new TileStreams();
     bindRoomEvents(this);
   }

@@ -130,7 +130,19 @@ describe('participant page', { timeout: 240_000 }, () => {
     assert.ok(size[0] > 0 && size[1] > 0, `the screen share plays: ${size}`);
     const sources = await bob.page.evaluate((sid) => Object.values(window.switchboard.participants[sid].tracks).map((t) => t.source).sort(), alice.sid);
     assert.deepEqual(sources, ['camera', 'microphone', 'screen']);
-    await videoFlows(bob, alice.sid, 'Alice\'s camera while sharing');
+    try {
+      await videoFlows(bob, alice.sid, 'Alice\'s camera while sharing');
+    } catch (e) {
+      const diag = await alice.page.evaluate(async () => {
+        const out = [];
+        (await window.switchboardRoom.engine.publisherPC.getStats()).forEach((s) => {
+          if (s.type === 'outbound-rtp' && s.kind === 'video') out.push({ rid: s.rid, mid: s.mid, active: s.active, bytes: s.bytesSent, h: s.frameHeight, q: s.qualityLimitationReason, enc: s.encoderImplementation, fps: s.framesPerSecond });
+        });
+        const params = window.switchboardRoom.engine.publisherPC.getSenders().map((x) => x.getParameters().encodings.map((e) => ({ rid: e.rid, active: e.active, scale: e.scaleResolutionDownBy })));
+        return { out, params };
+      });
+      throw new Error(`${e.message} DIAG ${JSON.stringify(diag)}`);
+    }
 
     await share.click();
     await tile.waitFor({ state: 'detached', timeout: 10_000 });

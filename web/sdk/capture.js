@@ -11,11 +11,14 @@ import { SwitchboardError } from './errors.js';
  * to prefer it (a remembered choice that may be gone).
  * @param {string | null | undefined} deviceId
  * @param {boolean} exact
+ * @param {TrackKind} [kind] video asks for 1280×720
  * @returns {MediaTrackConstraints | boolean}
  */
-function constraint(deviceId, exact) {
-  if (!deviceId) return true;
-  return { deviceId: exact ? { exact: deviceId } : { ideal: deviceId } };
+function constraint(deviceId, exact, kind = 'audio') {
+  // Cameras: 1280×720 if they can (three simulcast layers need 960×540 or more).
+  const size = kind === 'video' ? { width: { ideal: 1280 }, height: { ideal: 720 } } : null;
+  if (!deviceId) return size ?? true;
+  return { ...size, deviceId: exact ? { exact: deviceId } : { ideal: deviceId } };
 }
 
 /** @returns {MediaDevices} */
@@ -53,7 +56,7 @@ function captureError(err, what) {
 export async function captureTrack(kind, deviceId = null) {
   const what = kind === 'audio' ? 'cannot open the microphone' : 'cannot open the camera';
   try {
-    const stream = await mediaDevices().getUserMedia({ [kind]: constraint(deviceId, true) });
+    const stream = await mediaDevices().getUserMedia({ [kind]: constraint(deviceId, true, kind) });
     return stream.getTracks()[0];
   } catch (err) {
     throw err instanceof SwitchboardError ? err : captureError(err, what);
@@ -67,9 +70,12 @@ export async function captureTrack(kind, deviceId = null) {
  * @returns {Promise<MediaStream>}
  */
 export async function captureUserMedia({ audio = true, video = true } = {}) {
-  const pick = (/** @type {boolean | string} */ w) => (typeof w === 'string' ? constraint(w, false) : w);
+  const pick = (/** @type {boolean | string} */ w, /** @type {TrackKind} */ kind) => {
+    if (typeof w === 'string') return constraint(w, false, kind);
+    return w && kind === 'video' ? constraint(null, false, kind) : w;
+  };
   try {
-    return await mediaDevices().getUserMedia({ audio: pick(audio), video: pick(video) });
+    return await mediaDevices().getUserMedia({ audio: pick(audio, 'audio'), video: pick(video, 'video') });
   } catch (err) {
     throw err instanceof SwitchboardError ? err : captureError(err, 'cannot open the camera or microphone');
   }

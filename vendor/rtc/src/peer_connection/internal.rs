@@ -854,6 +854,24 @@ impl RTCPeerConnection {
             }) && let Some(receiver) = transceiver.receiver_mut()
             {
                 let mut receive_codings = vec![];
+                // Switchboard patch: a renegotiation keeps the SSRCs (and codecs) already learnt
+                // for the rids of the same track. Senders stop writing the rid header extension
+                // once a stream is acknowledged (libwebrtc does), so a layer forgotten here could
+                // never be mapped again and its packets were dropped after every re-offer.
+                let learnt: Vec<(String, crate::rtp_transceiver::SSRC, RTCRtpCodec)> = if receiver.track().track_id() == &incoming_track.track_id {
+                    receiver
+                        .track()
+                        .codings()
+                        .iter()
+                        .filter_map(|c| {
+                            let ssrc = c.rtp_coding_parameters.ssrc?;
+                            (!c.rtp_coding_parameters.rid.is_empty())
+                                .then(|| (c.rtp_coding_parameters.rid.clone(), ssrc, c.codec.clone()))
+                        })
+                        .collect()
+                } else {
+                    vec![]
+                };
                 if !incoming_track.rids.is_empty() {
                     // for incoming_track with rids, defer adding track until received the first RTP
                     // packet with rtp header extension with "urn:ietf:params:rtp-hdrext:sdes:mid" and
@@ -863,16 +881,17 @@ impl RTCPeerConnection {
                     // when received the first RTP packet. So, it is placeholder here.
                     let mut codings = vec![];
                     for rid in incoming_track.rids {
+                        let known = learnt.iter().find(|(r, _, _)| *r == rid);
                         let rtp_coding_parameters = RTCRtpCodingParameters {
                             rid,
-                            ssrc: None, // Defer receiver's track's ssrc until received the first RTP packet with mid/rid header extension in endpoint handler
+                            ssrc: known.map(|(_, ssrc, _)| *ssrc), // otherwise deferred until the first RTP packet with mid/rid header extension in endpoint handler
                             rtx: None,
                             fec: None,
                         };
                         receive_codings.push(rtp_coding_parameters.clone());
                         codings.push(RTCRtpEncodingParameters {
                             rtp_coding_parameters,
-                            codec: Default::default(),
+                            codec: known.map(|(_, _, codec)| codec.clone()).unwrap_or_default(),
                             ..Default::default()
                         })
                     }
