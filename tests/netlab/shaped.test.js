@@ -532,6 +532,8 @@ describe('netlab: a shaped subscriber adapts, the others do not notice', { timeo
       const m = seen.messages.find((x) => x.track === sid && x.state === 'paused');
       check(ph, `stream_state paused for video ${sid} within ${PAUSE_S} s`, ph.pausedS !== null && m, m ? JSON.stringify(m) : 'no such message');
       check(ph, `its reason is "bandwidth"`, m?.reason === 'bandwidth', m ? JSON.stringify(m) : 'no message');
+      const e = seen.events.find((x) => x.event === 'trackStreamStateChanged' && x.trackSid === sid && x.state === 'paused');
+      check(ph, `the SDK emitted trackStreamStateChanged paused for ${sid}`, !!e, JSON.stringify(seen.events));
     }
     const aud = audios(ph, 'subShaped');
     check(ph, 'audio keeps flowing (>= 100 packets per track in 5 s)', aud.length === 2 && aud.every((t) => t.packets >= 100),
