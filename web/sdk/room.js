@@ -21,8 +21,7 @@ import { closeReasonText, signalUrl } from './signal.js';
  * @typedef {object} RoomOptions
  * @property {readonly number[]} [reconnectDelaysMs] waits before each reconnection attempt
  * @property {boolean} [simulcast] send the camera in three layers (quarter, half, full
- *   resolution) so each subscriber gets what its tile needs (default false for now: see
- *   docs/sdk.md)
+ *   resolution) so each subscriber gets what its tile and its link take (default true)
  * @property {boolean} [adaptiveStream] tell the server the size each received video is shown at
  *   (attach() / observe()), so it sends no larger layer and nothing to a hidden tile (default true)
  *   (default about a minute in total); `[]` disables reconnection
@@ -73,7 +72,7 @@ export class Room extends Emitter {
     this.timings = { connectStarted: null, wsOpen: null, joined: null };
     const emit = /** @type {import('./types.js').Emit} */ ((event, payload) => this.emit(event, payload));
     const send = (/** @type {object} */ msg) => this.engine?.send(msg) ?? false;
-    this.localParticipant = new LocalParticipant(emit, send, { simulcast: options.simulcast ?? false });
+    this.localParticipant = new LocalParticipant(emit, send, { simulcast: options.simulcast ?? true });
     /** In-room moderation (needs a token with the `room_admin` permission). */
     this.moderation = new Moderation(send);
     this.#roster = new Roster(this.localParticipant, emit, options.adaptiveStream === false ? null : send);
