@@ -34,6 +34,8 @@ pub mod names {
     pub const PACKETS_RETRANSMITTED: &str = "switchboard_packets_retransmitted_total";
     /// Counter: subscriber legs that switched to another simulcast layer.
     pub const LAYER_SWITCHES: &str = "switchboard_layer_switches_total";
+    /// Counter: videos paused because a subscriber's bandwidth estimate had no room for them.
+    pub const BANDWIDTH_PAUSES: &str = "switchboard_bandwidth_pauses_total";
     /// Counter by `reason`: packets not forwarded.
     pub const PACKETS_DROPPED: &str = "switchboard_packets_dropped_total";
     /// Counter by `direction` (`sent` to publishers, `received` from subscribers): NACKs.
@@ -71,6 +73,7 @@ pub(crate) struct Metrics {
     bytes_forwarded: IntCounter,
     packets_retransmitted: IntCounter,
     layer_switches: IntCounter,
+    bandwidth_pauses: IntCounter,
     packets_dropped: IntCounterVec,
     nacks: IntCounterVec,
     keyframe_requests: IntCounterVec,
@@ -130,6 +133,7 @@ impl Metrics {
             bytes_forwarded: counter(&r, BYTES_FORWARDED, "RTP payload bytes forwarded to subscribers"),
             packets_retransmitted: counter(&r, PACKETS_RETRANSMITTED, "RTP packets sent again to subscribers that asked with a NACK"),
             layer_switches: counter(&r, LAYER_SWITCHES, "Subscriber legs that switched to another simulcast layer (at its keyframe)"),
+            bandwidth_pauses: counter(&r, BANDWIDTH_PAUSES, "Videos paused because the subscriber's estimated bandwidth had no room even for the lowest layer"),
             packets_dropped: counter_vec(&r, PACKETS_DROPPED, "RTP packets not forwarded, by reason", &["reason"]),
             nacks: counter_vec(&r, NACKS, "NACKs sent to publishers and received from subscribers", &["direction"]),
             keyframe_requests: counter_vec(&r, KEYFRAME_REQUESTS, "PLI/FIR keyframe requests", &["direction"]),
@@ -172,6 +176,7 @@ impl Metrics {
         sync_atomic(&self.bytes_forwarded, &m.bytes_forwarded);
         sync_atomic(&self.packets_retransmitted, &m.packets_retransmitted);
         sync_atomic(&self.layer_switches, &m.layer_switches);
+        sync_atomic(&self.bandwidth_pauses, &m.bandwidth_pauses);
         sync_atomic(&self.keyframe_requests.with_label_values(&["received"]), &m.keyframe_requests_received);
         sync_atomic(&self.keyframe_requests.with_label_values(&["sent"]), &m.plis_sent);
         sync_atomic(&self.media_send_calls, &m.send_calls);

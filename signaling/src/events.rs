@@ -41,6 +41,8 @@ pub enum EventKind {
     ConnectionQualityChanged,
     /// The dominant speaker changed.
     ActiveSpeakerChanged,
+    /// A video to a subscriber was paused for lack of bandwidth, or resumed.
+    StreamStateChanged,
 }
 
 /// One event, before the server numbers and stores it.

@@ -12,7 +12,7 @@ const BAN_EVENTS = new Set(['moderator_action', 'room_started']);
 const EVENT_TYPES = [
   'room_started', 'room_ended', 'participant_joined', 'participant_state_changed', 'participant_left',
   'participant_updated', 'track_published', 'track_unpublished', 'track_muted', 'track_unmuted',
-  'moderator_action', 'connection_quality_changed', 'active_speaker_changed',
+  'moderator_action', 'connection_quality_changed', 'active_speaker_changed', 'stream_state_changed',
 ];
 
 export class Live {

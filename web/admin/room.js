@@ -184,6 +184,8 @@ function describe(e, nameOf) {
     case 'moderator_action': return `${d.by ?? 'moderator'}: ${(d.action ?? 'action').replace('_', ' ')}${e.participant ? ` ${who}` : ''}`;
     case 'connection_quality_changed': return `${who}: connection ${d.quality}`;
     case 'active_speaker_changed': return e.participant ? `${who} is speaking` : 'Nobody speaking';
+    case 'stream_state_changed': return d.state === 'paused'
+      ? `${who}: video of ${d.publisher ?? 'someone'} paused (low bandwidth)` : `${who}: video of ${d.publisher ?? 'someone'} resumed`;
     default: return `${who}: ${e.type}`;
   }
 }

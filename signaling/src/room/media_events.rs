@@ -142,6 +142,10 @@ impl Room {
                 let (sid, track) = (sid.clone(), track.clone());
                 let state = if paused { StreamStateKind::Paused } else { StreamStateKind::Active };
                 info!(participant = %sid, %track, ?state, "stream state");
+                let identity = self.participants.get(&sid).map(|p| p.member.identity.clone());
+                let publisher = self.participants.source(source).and_then(|(p, _)| self.participants.get(p)).map(|p| p.member.identity.to_string());
+                let data = serde_json::json!({ "track": track, "publisher": publisher, "state": state, "reason": "bandwidth" });
+                self.emit(EventKind::StreamStateChanged, identity.as_ref(), data);
                 self.send_to(&sid, ServerMessage::StreamState { track, state, reason: "bandwidth" });
             }
             MediaEvent::SourceClosed { source, .. } => {
