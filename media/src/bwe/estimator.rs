@@ -175,6 +175,8 @@ struct AckedRate {
     /// Arrival (receiver clock) and size of the packets in the window, oldest first.
     window: VecDeque<(Duration, usize)>,
     bytes: usize,
+    /// The latest arrival seen (a late packet may sit behind a newer one).
+    newest: Duration,
 }
 
 /// Window of the received rate.
@@ -185,7 +187,8 @@ impl AckedRate {
         // Arrivals come in send order, nearly sorted; a late one only lengthens the window.
         self.window.push_back((arrival, size));
         self.bytes += size;
-        let newest = self.window.iter().map(|(a, _)| *a).max().unwrap_or(arrival);
+        self.newest = self.newest.max(arrival);
+        let newest = self.newest;
         while let Some(&(a, n)) = self.window.front() {
             if newest.saturating_sub(a) <= ACKED_WINDOW {
                 break;

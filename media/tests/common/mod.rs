@@ -60,6 +60,8 @@ pub struct Client {
     pub sender: Option<RTCRtpSenderId>,
     pub ssrc: u32,
     seq: u16,
+    /// Simulcast publishers: the next sequence number of each layer.
+    layer_seq: [u16; 3],
 }
 
 pub struct Net {
@@ -74,6 +76,8 @@ pub struct Net {
     pub events: Vec<MediaEvent>,
     pub counters: Arc<MediaCounters>,
 }
+
+mod simulcast;
 
 pub const AUDIO_LEVEL: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
@@ -189,8 +193,6 @@ impl Net {
 
     /// A publisher client with one track of `kind`/`codec`, negotiated with shard peer `peer`.
     fn add_publisher_of(&mut self, peer: PeerId, config: RTCConfiguration, kind: RtpCodecKind, codec: RTCRtpCodec, ssrc: u32) -> usize {
-        let addr = Self::client_addr(self.clients.len());
-        let mut pc = client_pc_with(self.now, addr, config, None);
         let track = MediaStreamTrack::new(
             format!("stream-{ssrc}"),
             format!("track-{ssrc}"),
@@ -203,6 +205,13 @@ impl Net {
                 ..Default::default()
             }],
         );
+        self.publish_track(peer, config, track, ssrc)
+    }
+
+    /// A publisher client sending `track` (first SSRC `ssrc`), negotiated with shard peer `peer`.
+    fn publish_track(&mut self, peer: PeerId, config: RTCConfiguration, track: MediaStreamTrack, ssrc: u32) -> usize {
+        let addr = Self::client_addr(self.clients.len());
+        let mut pc = client_pc_with(self.now, addr, config, None);
         let sender = pc.add_track(track).unwrap();
         let offer = pc.create_offer(None).unwrap();
         pc.set_local_description(self.now, offer).unwrap();
@@ -426,6 +435,7 @@ impl Client {
             sender,
             ssrc,
             seq: 0,
+            layer_seq: [0; 3],
         }
     }
 
