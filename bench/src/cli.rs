@@ -50,6 +50,11 @@ pub(crate) enum Scenario {
     /// 1 room: 1 publisher of one video stream at 1,000 packets/s evenly paced, N subscribers
     /// (`--subscribers`, default 10). The capacity search steps N.
     Fanout,
+    /// 1 room: 2 camera publishers, 3 subscribers on an unshaped link and 3 (`--shaped`) whose
+    /// sockets bind to `--shaped-ip` and the addresses after it, where `bench/run shaped`
+    /// limits each one's downlink (`BENCH_SHAPED_KBPS`, default 1 Mbit/s). The report lists
+    /// every subscriber's received rate and loss.
+    Shaped,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,6 +133,13 @@ pub(crate) struct RunArgs {
     /// How video packets are spaced: `frames` (each frame's packets back to back) or `even`.
     #[arg(long)]
     pub(crate) pacing: Option<Pacing>,
+    /// Subscribers whose sockets bind to `--shaped-ip` (scenario `shaped`: 3 of the subscribers).
+    #[arg(long)]
+    pub(crate) shaped: Option<usize>,
+    /// Address of the first shaped subscriber; the next ones take the following addresses
+    /// (`bench/run shaped` gives each of 127.0.0.3 … 127.0.0.18 a link of its own).
+    #[arg(long, default_value = "127.0.0.3")]
+    pub(crate) shaped_ip: String,
     /// Participants joining at the same time.
     #[arg(long, default_value_t = 8)]
     pub(crate) join_concurrency: usize,

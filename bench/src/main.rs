@@ -18,6 +18,7 @@ mod janus_peer;
 mod participant;
 mod plot;
 mod render;
+mod subscribers;
 mod sys;
 mod traffic;
 
@@ -46,6 +47,8 @@ struct Plan {
     traffic: Traffic,
     duration: f64,
     warmup: f64,
+    /// Subscribers per room on the shaped addresses (the last ones).
+    shaped: usize,
 }
 
 fn plan(a: &RunArgs) -> Result<Plan> {
@@ -69,6 +72,8 @@ fn plan(a: &RunArgs) -> Result<Plan> {
             20.0,
             3.0,
         ),
+        // Warm-up long enough for the shaped subscribers' estimates to settle.
+        Scenario::Shaped => (1, 8, 2, camera, 20.0, 10.0),
     };
     let rooms = a.rooms.unwrap_or(rooms);
     let publishers = a.publishers.unwrap_or(publishers);
@@ -97,6 +102,13 @@ fn plan(a: &RunArgs) -> Result<Plan> {
     if publishers > room_size || rooms == 0 || room_size < 2 {
         bail!("need rooms ≥ 1, room size ≥ 2 and publishers ≤ room size");
     }
+    let shaped = a.shaped.unwrap_or(if a.scenario == Scenario::Shaped { 3 } else { 0 });
+    if shaped > 16 {
+        bail!("--shaped {shaped}: bench/run shapes at most 16 addresses (127.0.0.3 … 127.0.0.18)");
+    }
+    if shaped > room_size - publishers {
+        bail!("--shaped {shaped} is more than the {} subscribers per room", room_size - publishers);
+    }
     if publishers > 0 && traffic.tracks() == 0 {
         bail!("publishers need at least one track");
     }
@@ -107,6 +119,7 @@ fn plan(a: &RunArgs) -> Result<Plan> {
         traffic,
         duration: a.duration.unwrap_or(duration),
         warmup: a.warmup.unwrap_or(warmup),
+        shaped,
     })
 }
 
@@ -114,10 +127,13 @@ struct Spec {
     room: usize,
     identity: String,
     publishes: bool,
+    /// Binds to the `k`-th shaped address.
+    shaped: Option<usize>,
 }
 
 struct Joined {
     room: usize,
+    shaped: bool,
     peer: LoadPeer,
 }
 
@@ -183,6 +199,18 @@ async fn run(a: RunArgs) -> Result<Value> {
         .parse()
         .with_context(|| format!("--local-ip {} is not an IP address", a.local_ip))?;
     let config = p.traffic.participant_config(bind_ip, Arc::clone(&window));
+    let shaped_ip: IpAddr = a
+        .shaped_ip
+        .parse()
+        .with_context(|| format!("--shaped-ip {} is not an IP address", a.shaped_ip))?;
+    let IpAddr::V4(first_shaped) = shaped_ip else {
+        bail!("--shaped-ip must be an IPv4 address")
+    };
+    // The k-th shaped subscriber of a room binds to the k-th address from --shaped-ip.
+    let shaped_config = |k: usize| {
+        let ip = std::net::Ipv4Addr::from(u32::from(first_shaped).saturating_add(k as u32));
+        p.traffic.participant_config(IpAddr::V4(ip), Arc::clone(&window))
+    };
     let setup_started = Instant::now();
 
     // Publishers of every room first, then subscribers.
@@ -195,10 +223,18 @@ async fn run(a: RunArgs) -> Result<Value> {
                 p.publishers..p.room_size
             };
             for i in range {
+                let first_shaped = p.room_size - p.shaped;
+                let shaped = (!publishes && i >= first_shaped).then(|| i - first_shaped);
+                let kind = match (publishes, shaped) {
+                    (true, _) => "pub",
+                    (false, Some(_)) => "shaped",
+                    (false, None) => "sub",
+                };
                 specs.push(Spec {
                     room: r,
-                    identity: format!("{}{r}-{i}", if publishes { "pub" } else { "sub" }),
+                    identity: format!("{kind}{r}-{i}"),
                     publishes,
+                    shaped,
                 });
             }
         }
@@ -217,11 +253,12 @@ async fn run(a: RunArgs) -> Result<Value> {
                 Duration::from_secs(3600),
             )
             .sign(&a.api_secret);
-            let (url, identity, room, config, sem, janus) = (
+            let config = s.shaped.map_or_else(|| config.clone(), shaped_config);
+            let (url, identity, room, shaped, sem, janus) = (
                 a.url.clone(),
                 s.identity.clone(),
                 s.room,
-                config.clone(),
+                s.shaped.is_some(),
                 Arc::clone(&sem),
                 janus.clone(),
             );
@@ -240,7 +277,7 @@ async fn run(a: RunArgs) -> Result<Value> {
                         .await
                         .with_context(|| format!("{identity}: publish"))?;
                 }
-                anyhow::Ok(Joined { room, peer })
+                anyhow::Ok(Joined { room, shaped, peer })
             }));
         }
         for h in handles {
@@ -379,8 +416,10 @@ async fn run(a: RunArgs) -> Result<Value> {
         .filter_map(|j| Some((j.peer.sid.clone(), j.peer.published_at?)))
         .collect();
     let mut room_members = vec![0u64; p.rooms];
+    let mut room_sent = vec![0u64; p.rooms];
     for j in &peers {
         room_members[j.room] += 1;
+        room_sent[j.room] += j.peer.summary().sent_in_window;
     }
     for j in &peers {
         let s = j.peer.summary();
@@ -409,6 +448,18 @@ async fn run(a: RunArgs) -> Result<Value> {
             errors.push(format!("{}: {e}", j.peer.identity));
         }
     }
+    let per_subscriber = subscribers::report(
+        peers
+            .iter()
+            .filter(|j| j.peer.published_at.is_none())
+            .map(|j| subscribers::Subscriber {
+                peer: &j.peer,
+                shaped: j.shaped,
+                // What the room's publishers sent in the window (a subscriber publishes nothing).
+                offered: room_sent[j.room],
+            }),
+        secs,
+    );
     let error_count = errors.len();
     errors.truncate(50);
     let loss_pct = if expected > 0 {
@@ -438,6 +489,7 @@ async fn run(a: RunArgs) -> Result<Value> {
             "rooms": p.rooms,
             "room_size": p.room_size,
             "publishers_per_room": p.publishers,
+            "shaped_subscribers_per_room": p.shaped,
             "participants": specs.len(),
             "joined": peers.len(),
         },
@@ -493,6 +545,7 @@ async fn run(a: RunArgs) -> Result<Value> {
             "udp_sndbuf_errors": udp_delta("SndbufErrors"),
             "udp_in_errors": udp_delta("InErrors"),
         },
+        "subscribers": per_subscriber,
         "error_count": error_count,
         "errors": errors,
     });

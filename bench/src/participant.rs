@@ -191,6 +191,23 @@ impl LoadPeer {
         errors
     }
 
+    /// `stream_state` messages the server sent (switchboard only): how many said `paused`, how
+    /// many `active`.
+    pub fn stream_states(&self) -> (u64, u64) {
+        let Server::Switchboard(p) = &self.server else {
+            return (0, 0);
+        };
+        let mut counts = (0, 0);
+        for m in p.messages().iter().filter(|m| msg_type(m) == Some("stream_state")) {
+            match m["state"].as_str() {
+                Some("paused") => counts.0 += 1,
+                Some("active") => counts.1 += 1,
+                _ => {}
+            }
+        }
+        counts
+    }
+
     pub fn summary(&self) -> PeerSummary {
         let published = self.pair().published();
         PeerSummary {

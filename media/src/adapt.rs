@@ -4,7 +4,7 @@
 //! return (throttled per layer by each [`Source`]).
 
 use crate::allocate::{allocate, Demand};
-use crate::api::{MediaEvent, MediaKind};
+use crate::api::{MediaEvent, MediaKind, SourcePriority};
 use crate::ids::{PeerId, RouteId, SourceId};
 use crate::peer::Peer;
 use crate::route::Route;
@@ -117,17 +117,35 @@ fn share(
             // What it has now: the layer it forwards, else the one it heads for; none if paused.
             let has = route.filter(|r| !r.is_bandwidth_paused()).map(|r| r.layer().0.unwrap_or(r.layer().1));
             Demand {
-                priority: route.and_then(|r| r.want.size).map_or(0, |(w, h)| u64::from(w) * u64::from(h)),
-                costs: layers.iter().map(|(_, cost)| *cost).collect(),
+                priority: rank(route.and_then(|r| sources.get(&r.source)).map(|s| s.priority).unwrap_or_default(), route.and_then(|r| r.want.size)),
+                // No layer at all for a paused video whose last resume failed just now.
+                costs: if route.is_some_and(|r| r.resume_blocked(now)) {
+                    Vec::new()
+                } else {
+                    layers.iter().map(|(_, cost)| *cost).collect()
+                },
                 current: has.and_then(|l| layers.iter().position(|(ssrc, _)| *ssrc == l)),
             }
         })
         .collect();
-    allocate(budget, audio, &demands)
+    let given = allocate(budget, audio, &demands);
+    tracing::trace!(budget, audio, ?demands, ?given, "allocation");
+    given
         .into_iter()
         .zip(&candidates)
         .map(|(given, layers)| given.and_then(|i| layers.get(i)).map(|(ssrc, _)| *ssrc))
         .collect()
+}
+
+/// A video's place in its subscriber's allocation, larger first: its source's [`SourcePriority`],
+/// then the area the subscriber shows it at.
+fn rank(priority: SourcePriority, size: Option<(u16, u16)>) -> u64 {
+    let class = match priority {
+        SourcePriority::Normal => 0,
+        SourcePriority::Speaker => 1,
+        SourcePriority::Screen => 2,
+    };
+    (class << 32) | size.map_or(0, |(w, h)| u64::from(w) * u64::from(h))
 }
 
 /// The keyframes routes of connected, unpaused subscribers still wait for (to start, or to
@@ -237,6 +255,16 @@ mod tests {
         r.mark_offered();
         assert!(r.on_answer(|| Some(96)));
         r
+    }
+
+    #[test]
+    fn screen_share_ranks_before_the_speaker_before_larger_tiles() {
+        let big = Some((1920, 1080));
+        let small = Some((160, 90));
+        assert!(rank(SourcePriority::Screen, small) > rank(SourcePriority::Speaker, big));
+        assert!(rank(SourcePriority::Speaker, None) > rank(SourcePriority::Normal, big));
+        assert!(rank(SourcePriority::Normal, big) > rank(SourcePriority::Normal, small));
+        assert!(rank(SourcePriority::Normal, small) > rank(SourcePriority::Normal, None));
     }
 
     #[test]

@@ -5,9 +5,17 @@
 //! priority order, while the budget lasts. Pure arithmetic over stated costs: the shard's
 //! `adapt.rs` feeds it measured layer rates and applies the result.
 
+use crate::bwe::DECREASE_FACTOR;
+
 /// Going above the layer a video has now needs this much headroom over the layer's cost (so a
 /// budget hovering at a layer's cost does not make it flap).
 pub(crate) const UPGRADE_HEADROOM: f64 = 1.15;
+
+/// A video keeps a layer it has while the budget covers this share of the layer's cost. The
+/// estimator backs off to [`DECREASE_FACTOR`] × what arrived, so a layer stays exactly when the
+/// link still delivered its rate: after an upgrade that did not fit, the video that flowed fine
+/// before the attempt is kept (with a budget of 1.0 × cost it would be taken down too).
+pub(crate) const KEEP_FACTOR: f64 = DECREASE_FACTOR;
 
 /// One video a subscriber receives.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,10 +35,11 @@ pub(crate) fn allocate(budget: f64, audio: f64, demands: &[Demand]) -> Vec<Optio
     order.sort_by_key(|&i| std::cmp::Reverse(demands[i].priority));
     let mut left = budget - audio;
     let mut given: Vec<Option<usize>> = vec![None; demands.len()];
-    // The cost of giving demand `d` layer `layer`, with headroom when above what it has now.
+    // The cost of giving demand `d` layer `layer`: with headroom when above what it has now,
+    // with some slack when at or below it.
     let price = |d: &Demand, layer: usize| {
         let cost = d.costs[layer];
-        if d.current.is_some_and(|c| layer <= c) { cost } else { cost * UPGRADE_HEADROOM }
+        if d.current.is_some_and(|c| layer <= c) { cost * KEEP_FACTOR } else { cost * UPGRADE_HEADROOM }
     };
     for &i in &order {
         let d = &demands[i];
@@ -103,9 +112,23 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_upgrade_does_not_take_the_video_that_was_there() {
+        // Two single-layer videos of 730 k and 90 k of audio on a 1 Mbit/s link: the first
+        // flowed fine, the second was tried and the estimate fell to 790 k (0.85 × arrivals).
+        let video = |current| Demand { priority: 1, costs: vec![730_000.0], current };
+        let tried = [video(Some(0)), video(Some(0))];
+        assert_eq!(allocate(790_000.0, 90_000.0, &tried), vec![Some(0), None]);
+        // short by more than the slack: paused after all
+        assert_eq!(allocate(730_000.0 * KEEP_FACTOR + 90_000.0 - 1.0, 90_000.0, &tried), vec![None, None]);
+        // it would not have been resumed at that budget
+        assert_eq!(allocate(790_000.0, 90_000.0, &[video(None)]), vec![None]);
+    }
+
+    #[test]
     fn a_single_layer_video_is_all_or_nothing() {
         let screen = [Demand { priority: 9, costs: vec![800_000.0], current: Some(0) }, camera(1, Some(0))];
         assert_eq!(allocate(1_000_000.0, 0.0, &screen), vec![Some(0), Some(0)]);
-        assert_eq!(allocate(700_000.0, 0.0, &screen), vec![None, Some(1)]);
+        assert_eq!(allocate(700_000.0, 0.0, &screen), vec![Some(0), None], "kept: 700 k covers KEEP_FACTOR of its 800 k");
+        assert_eq!(allocate(650_000.0, 0.0, &screen), vec![None, Some(1)]);
     }
 }

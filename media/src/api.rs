@@ -13,6 +13,20 @@ pub enum PeerRole {
     Subscriber,
 }
 
+/// How a video source ranks when a subscriber's bandwidth is shared (after audio, which always
+/// comes first): a screen share before the active speaker's camera before other cameras, which
+/// rank by the size the subscriber shows them at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourcePriority {
+    /// A camera.
+    #[default]
+    Normal,
+    /// The camera of the room's active speaker.
+    Speaker,
+    /// A screen share.
+    Screen,
+}
+
 /// Audio or video (`"audio"`/`"video"` when serialised).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -114,6 +128,13 @@ pub enum MediaCommand {
         source: SourceId,
         /// Withhold its packets.
         muted: bool,
+    },
+    /// How a source ranks in every subscriber's bandwidth allocation.
+    SetSourcePriority {
+        /// The source.
+        source: SourceId,
+        /// Its rank.
+        priority: SourcePriority,
     },
     /// Stop (or resume) forwarding anything to a subscriber peer (hold, revoked `can_subscribe`).
     SetSubscriberPaused {

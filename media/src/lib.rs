@@ -25,6 +25,7 @@ mod layer_select;
 mod pc_builder;
 mod peer;
 mod reception;
+mod resume_backoff;
 pub mod rewrite;
 mod route;
 mod runtime;
@@ -37,7 +38,7 @@ mod transmit;
 mod udp_batch;
 mod vp8;
 
-pub use api::{AudioLevel, MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind};
+pub use api::{AudioLevel, MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind, SourcePriority};
 pub use config::MediaConfig;
 pub use ids::{PeerId, SourceId};
 pub use runtime::{MediaHandle, MediaRuntime};

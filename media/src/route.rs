@@ -13,6 +13,7 @@ use crate::ids::{PeerId, SourceId};
 use crate::layer_select::{LayerSelection, Skip, Take};
 use crate::reception::ReceptionSummary;
 use crate::rewrite::RtpMunger;
+use crate::resume_backoff::ResumeBackoff;
 use crate::source::LayerWant;
 use crate::stats::TrackStats;
 use crate::vp8::{Vp8Continuity, Vp8Rewrite};
@@ -139,6 +140,8 @@ pub(crate) struct Route {
     hidden: bool,
     /// Paused by bandwidth allocation.
     bandwidth_paused: bool,
+    /// How soon a bandwidth pause may be tried out of again.
+    resume: ResumeBackoff,
     /// What the subscriber wants of the source's layers (the shard picks the target from it).
     pub(crate) want: LayerWant,
     munger: RtpMunger,
@@ -164,6 +167,7 @@ impl Route {
             layers: LayerSelection::new(o.layer, o.kind == MediaKind::Video),
             hidden: false,
             bandwidth_paused: false,
+            resume: ResumeBackoff::default(),
             want: LayerWant::TOP,
             munger: RtpMunger::new(),
             vp8: o.vp8.then(Vp8Continuity::default),
@@ -239,10 +243,18 @@ impl Route {
         if std::mem::replace(&mut self.bandwidth_paused, paused) == paused {
             return false;
         }
-        if !paused {
+        if paused {
+            self.resume.on_pause(now);
+        } else {
+            self.resume.on_resume(now);
             self.restart(now);
         }
         true
+    }
+
+    /// Paused for bandwidth and not to be resumed yet at `now` (a recent resume failed).
+    pub(crate) fn resume_blocked(&self, now: Instant) -> bool {
+        self.bandwidth_paused && !self.resume.may_resume(now)
     }
 
     /// Paused for lack of bandwidth.

@@ -6,7 +6,7 @@
 //! layers. Not owned here: the legs to subscribers (`route.rs`), the PeerConnection (`peer.rs`),
 //! or the decision to forward (the shard's dispatch).
 
-use crate::api::MediaKind;
+use crate::api::{MediaKind, SourcePriority};
 use crate::audio_level::{AudioLevelMeter, MeanLevel};
 use crate::bitrate::BitrateMeter;
 use crate::history::History;
@@ -126,6 +126,8 @@ pub(crate) struct Source {
     pub(crate) routes: Vec<RouteId>,
     /// Withheld from every route by signalling.
     muted: bool,
+    /// Its rank in the subscribers' bandwidth allocation.
+    pub(crate) priority: SourcePriority,
     /// Audio with the RFC 6464 extension negotiated.
     audio_level: Option<AudioLevelMeter>,
 }
@@ -141,6 +143,7 @@ impl Source {
             layers: Vec::new(),
             routes: Vec::new(),
             muted: false,
+            priority: SourcePriority::Normal,
             audio_level: o.audio_level_ext.filter(|_| o.kind == MediaKind::Audio).map(AudioLevelMeter::new),
         };
         s.add_layer(o.layer);

@@ -37,7 +37,7 @@ impl Default for Bounds {
 }
 
 /// Backing off: the rate becomes this share of what is received.
-const DECREASE_FACTOR: f64 = 0.85;
+pub(crate) const DECREASE_FACTOR: f64 = 0.85;
 /// Climbing far from the last overuse: growth per second.
 const FAST_GROWTH: f64 = 1.25;
 /// Climbing near the last overuse: growth per second.

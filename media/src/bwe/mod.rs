@@ -7,7 +7,7 @@
 mod estimator;
 mod send_log;
 
-pub(crate) use estimator::Bounds;
+pub(crate) use estimator::{Bounds, DECREASE_FACTOR};
 use estimator::Estimator;
 use rtc::interceptor::{convert_twcc, PacketReport};
 use rtc::rtcp::transport_feedbacks::cc_feedback_report::Ecn;

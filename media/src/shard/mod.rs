@@ -172,6 +172,11 @@ impl Shard {
             }
             MediaCommand::Unsubscribe { subscriber, source } => self.unsubscribe(subscriber, source),
             MediaCommand::SetSourceMuted { source, muted } => self.set_source_muted(now, source, muted),
+            MediaCommand::SetSourcePriority { source, priority } => {
+                if let Some(source) = self.sources.get_mut(&source) {
+                    source.priority = priority;
+                }
+            }
             MediaCommand::SetSubscriberPaused { subscriber, paused } => {
                 self.set_subscriber_paused(now, subscriber, paused)
             }

@@ -9,7 +9,7 @@ use crate::call_state::{CallState, DisconnectReason};
 use crate::events::EventKind;
 use crate::ids::{random_sid, TrackSid};
 use crate::protocol::{ErrorCode, ServerMessage, StreamStateKind};
-use switchboard_media::{MediaCommand, MediaEvent, MediaKind, PeerId, SdpKind, SourceId};
+use switchboard_media::{MediaCommand, MediaEvent, MediaKind, PeerId, SdpKind, SourceId, SourcePriority};
 use tracing::{info, warn};
 
 /// Most early media events a room keeps for participants moving in.
@@ -197,6 +197,15 @@ impl Room {
         p.tracks.insert(track.sid.clone(), track.clone());
         self.participants.index_source(source, &sid, &track.sid);
         info!(room = %self.name, participant = %sid, track = %track.sid, kind = kind.as_str(), "track published");
+        // Screen shares, and the active speaker's camera, go first in bandwidth allocation.
+        let priority = match track.source.as_str() {
+            "screen" => Some(SourcePriority::Screen),
+            "camera" if self.speakers.dominant.as_ref() == Some(&sid) => Some(SourcePriority::Speaker),
+            _ => None,
+        };
+        if let Some(priority) = priority {
+            self.shared.media.send(MediaCommand::SetSourcePriority { source, priority });
+        }
         self.offer_track(&sid, &track);
         if let Some(by) = locked_by {
             info!(room = %self.name, participant = %sid, track = %track.sid, %by, "track starts muted: a moderator muted this source");

@@ -9,7 +9,7 @@ use crate::events::EventKind;
 use crate::ids::{Identity, ParticipantSid};
 use crate::protocol::{ServerMessage, SpeakerInfo};
 use std::collections::HashMap;
-use switchboard_media::AudioLevel;
+use switchboard_media::{AudioLevel, MediaCommand, SourcePriority};
 use tokio::time::Instant;
 
 /// Mean linear level above which a participant counts as speaking (about -30 dBov).
@@ -101,14 +101,28 @@ impl Room {
                 *e = e.max(l.level);
             }
         }
+        let before = self.speakers.dominant.clone();
         let (changed, dominant) = self.speakers.update(Instant::now(), &reported);
         if let Some(list) = changed {
             let speakers = list.into_iter().map(|(participant, level)| SpeakerInfo { participant, level }).collect();
             self.broadcast(None, ServerMessage::Speakers { speakers });
         }
         if let Some(sid) = dominant {
+            // The active speaker's camera goes first in every subscriber's bandwidth share.
+            if let Some(old) = before {
+                self.set_camera_priority(&old, SourcePriority::Normal);
+            }
+            self.set_camera_priority(&sid, SourcePriority::Speaker);
             let identity = self.participants.get(&sid).map(|p| p.member.identity.clone());
             self.emit(EventKind::ActiveSpeakerChanged, identity.as_ref(), serde_json::json!({ "sid": sid }));
+        }
+    }
+
+    /// Ranks the camera tracks of `sid` in the media allocation.
+    pub(super) fn set_camera_priority(&self, sid: &ParticipantSid, priority: SourcePriority) {
+        let Some(p) = self.participants.get(sid) else { return };
+        for t in p.tracks.values().filter(|t| t.source == "camera") {
+            self.shared.media.send(MediaCommand::SetSourcePriority { source: t.source_id, priority });
         }
     }
 

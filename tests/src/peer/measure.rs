@@ -70,6 +70,14 @@ pub struct Measured {
     pub duplicates: u64,
     /// Forward sequence jumps (packets apparently missing), any time.
     pub seq_gap_packets: u64,
+    /// Sequence jumps seen at first arrivals stamped in the window (what the link lost there,
+    /// less what retransmissions later filled in).
+    pub gaps_in_window: u64,
+    /// First arrivals stamped in the window that came behind a later packet (retransmissions
+    /// that filled a gap, or reordering): `gaps_in_window - late_in_window` is what stayed lost.
+    pub late_in_window: u64,
+    /// RTP bytes (12-byte header + payload) of the first arrivals stamped in the window.
+    pub bytes_in_window: u64,
     /// Send-to-receive delay of the first arrivals in the window, microseconds.
     pub latency: Hist,
     /// Tracks in the order their first packet arrived (remote track ids need not be unique
@@ -168,7 +176,9 @@ pub(super) async fn read_measured(
             TrackRemoteEvent::OnRtpPacket(pkt) => {
                 let now = media::now_micros();
                 let sent = stamp_time(video, &pkt.payload);
-                let (gap, fresh) = seen.observe(pkt.header.sequence_number);
+                let seq = pkt.header.sequence_number;
+                let behind = seen.highest.is_some_and(|h| (seq.wrapping_sub(h) as i16) < 0);
+                let (gap, fresh) = seen.observe(seq);
                 let mut m = measurement.measured.lock().unwrap();
                 m.packets += 1;
                 if first {
@@ -187,6 +197,9 @@ pub(super) async fn read_measured(
                 match sent {
                     Some(sent) if measurement.window.contains(sent) => {
                         m.in_window += 1;
+                        m.gaps_in_window += gap;
+                        m.late_in_window += u64::from(behind);
+                        m.bytes_in_window += 12 + pkt.payload.len() as u64;
                         m.latency.record(now.saturating_sub(sent));
                     }
                     Some(_) => {}
