@@ -6,8 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-/// A pause this soon after a resume marks the resume as failed.
-pub(crate) const TRIAL_WINDOW: Duration = Duration::from_secs(3);
+/// A pause this soon after a resume marks the resume as failed (an overuse shows within a few
+/// hundred milliseconds; longer, and a video resumed just before another one was tried would
+/// be blamed for the other's failure).
+pub(crate) const TRIAL_WINDOW: Duration = Duration::from_millis(1500);
 /// The wait after the first failed resume.
 pub(crate) const FIRST_WAIT: Duration = Duration::from_secs(8);
 /// The longest wait.
