@@ -20,6 +20,7 @@ use rtc::peer_connection::transport::{
 };
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
@@ -52,6 +53,8 @@ pub struct Client {
     pub state: RTCPeerConnectionState,
     pub received: Vec<Received>,
     pub keyframe_requests: u64,
+    /// Transport-wide congestion control feedback reports that arrived.
+    pub twcc_feedback: u64,
     /// Sender SSRC of every RTCP sender report that arrived (read from the SRTCP header, which
     /// is not encrypted).
     pub sender_reports: Vec<u32>,
@@ -75,6 +78,8 @@ pub struct Net {
     pub drop_once: Vec<(SocketAddr, u16)>,
     pub events: Vec<MediaEvent>,
     pub counters: Arc<MediaCounters>,
+    /// Publisher clients added from now on stamp transport-wide sequence numbers.
+    pub publisher_twcc: bool,
 }
 
 mod simulcast;
@@ -102,6 +107,18 @@ pub fn client_pc_with(
     config: RTCConfiguration,
     answering_dtls_role: Option<RTCDtlsRole>,
 ) -> RTCPeerConnection {
+    build_client_pc(now, addr, config, answering_dtls_role, false)
+}
+
+/// [`client_pc_with`]; `twcc_sender`: stamp outgoing RTP with transport-wide sequence numbers,
+/// as a browser publisher does (rtc's default chain only receives them).
+fn build_client_pc(
+    now: Instant,
+    addr: SocketAddr,
+    config: RTCConfiguration,
+    answering_dtls_role: Option<RTCDtlsRole>,
+    twcc_sender: bool,
+) -> RTCPeerConnection {
     let mut se = SettingEngineBuilder::new().with_multicast_dns_mode(MulticastDnsMode::Disabled);
     if let Some(role) = answering_dtls_role {
         se = se.with_answering_dtls_role(role);
@@ -115,9 +132,12 @@ pub fn client_pc_with(
         None,
     )
     .unwrap();
-    let registry = register_default_interceptors(Registry::new(), &mut me)
+    let mut registry = register_default_interceptors(Registry::new(), &mut me)
         .unwrap()
         .with(Slot::from(14_000), KeyframeRequestTap::default());
+    if twcc_sender {
+        registry = registry.with(Slot::TwccSender, rtc::interceptor::TwccSenderBuilder::new().build());
+    }
     let mut pc = RTCPeerConnectionBuilder::new()
         .with_configuration(config)
         .with_setting_engine(se)
@@ -161,6 +181,7 @@ impl Net {
             drop_once: Vec::new(),
             events: Vec::new(),
             counters,
+            publisher_twcc: false,
         }
     }
 
@@ -211,7 +232,7 @@ impl Net {
     /// A publisher client sending `track` (first SSRC `ssrc`), negotiated with shard peer `peer`.
     fn publish_track(&mut self, peer: PeerId, config: RTCConfiguration, track: MediaStreamTrack, ssrc: u32) -> usize {
         let addr = Self::client_addr(self.clients.len());
-        let mut pc = client_pc_with(self.now, addr, config, None);
+        let mut pc = build_client_pc(self.now, addr, config, None, self.publisher_twcc);
         let sender = pc.add_track(track).unwrap();
         let offer = pc.create_offer(None).unwrap();
         pc.set_local_description(self.now, offer).unwrap();
@@ -430,6 +451,7 @@ impl Client {
             state: RTCPeerConnectionState::New,
             received: Vec::new(),
             keyframe_requests: 0,
+            twcc_feedback: 0,
             sender_reports: Vec::new(),
             remote_tracks: HashMap::new(),
             sender,
@@ -477,6 +499,7 @@ impl Client {
                 }),
                 RTCMessage::RtcpPacket(_, packets) => {
                     self.keyframe_requests += packets.iter().filter(|p| is_keyframe_request(p.as_ref())).count() as u64;
+                    self.twcc_feedback += packets.iter().filter(|p| p.as_any().is::<TransportLayerCc>()).count() as u64;
                 }
                 _ => {}
             }
