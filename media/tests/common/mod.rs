@@ -80,6 +80,8 @@ pub struct Net {
     pub counters: Arc<MediaCounters>,
     /// Publisher clients added from now on stamp transport-wide sequence numbers.
     pub publisher_twcc: bool,
+    /// Clients added from now on send ICE consent checks this often (rtc's default if `None`).
+    pub client_keepalive: Option<Duration>,
 }
 
 mod simulcast;
@@ -107,21 +109,29 @@ pub fn client_pc_with(
     config: RTCConfiguration,
     answering_dtls_role: Option<RTCDtlsRole>,
 ) -> RTCPeerConnection {
-    build_client_pc(now, addr, config, answering_dtls_role, false)
+    build_client_pc(now, addr, config, ClientOptions { answering_dtls_role, ..ClientOptions::default() })
 }
 
-/// [`client_pc_with`]; `twcc_sender`: stamp outgoing RTP with transport-wide sequence numbers,
-/// as a browser publisher does (rtc's default chain only receives them).
-fn build_client_pc(
-    now: Instant,
-    addr: SocketAddr,
-    config: RTCConfiguration,
-    answering_dtls_role: Option<RTCDtlsRole>,
-    twcc_sender: bool,
-) -> RTCPeerConnection {
+/// How a client PeerConnection differs from rtc's defaults.
+#[derive(Default, Clone, Copy)]
+pub struct ClientOptions {
+    /// The DTLS role it takes when it answers.
+    pub answering_dtls_role: Option<RTCDtlsRole>,
+    /// Stamp outgoing RTP with transport-wide sequence numbers, as a browser publisher does
+    /// (rtc's default chain only receives them).
+    pub twcc_sender: bool,
+    /// Its ICE keepalive (consent check) interval, if not rtc's default.
+    pub keepalive: Option<Duration>,
+}
+
+fn build_client_pc(now: Instant, addr: SocketAddr, config: RTCConfiguration, o: ClientOptions) -> RTCPeerConnection {
     let mut se = SettingEngineBuilder::new().with_multicast_dns_mode(MulticastDnsMode::Disabled);
-    if let Some(role) = answering_dtls_role {
+    if let Some(role) = o.answering_dtls_role {
         se = se.with_answering_dtls_role(role);
+    }
+    if let Some(keepalive) = o.keepalive {
+        // its own timeouts long: what is tested is the server noticing (or not) that it is alive
+        se = se.with_ice_timeouts(Some(Duration::from_secs(30)), Some(Duration::from_secs(60)), Some(keepalive));
     }
     let se = se.build();
     let mut me = MediaEngine::default();
@@ -135,7 +145,7 @@ fn build_client_pc(
     let mut registry = register_default_interceptors(Registry::new(), &mut me)
         .unwrap()
         .with(Slot::from(14_000), KeyframeRequestTap::default());
-    if twcc_sender {
+    if o.twcc_sender {
         registry = registry.with(Slot::TwccSender, rtc::interceptor::TwccSenderBuilder::new().build());
     }
     let mut pc = RTCPeerConnectionBuilder::new()
@@ -182,6 +192,7 @@ impl Net {
             events: Vec::new(),
             counters,
             publisher_twcc: false,
+            client_keepalive: None,
         }
     }
 
@@ -232,7 +243,8 @@ impl Net {
     /// A publisher client sending `track` (first SSRC `ssrc`), negotiated with shard peer `peer`.
     fn publish_track(&mut self, peer: PeerId, config: RTCConfiguration, track: MediaStreamTrack, ssrc: u32) -> usize {
         let addr = Self::client_addr(self.clients.len());
-        let mut pc = build_client_pc(self.now, addr, config, None, self.publisher_twcc);
+        let options = ClientOptions { twcc_sender: self.publisher_twcc, keepalive: self.client_keepalive, ..ClientOptions::default() };
+        let mut pc = build_client_pc(self.now, addr, config, options);
         let sender = pc.add_track(track).unwrap();
         let offer = pc.create_offer(None).unwrap();
         pc.set_local_description(self.now, offer).unwrap();
@@ -302,7 +314,8 @@ impl Net {
         answering_dtls_role: Option<RTCDtlsRole>,
     ) -> usize {
         let addr = Self::client_addr(self.clients.len());
-        let pc = client_pc_with(self.now, addr, config, answering_dtls_role);
+        let options = ClientOptions { answering_dtls_role, keepalive: self.client_keepalive, ..ClientOptions::default() };
+        let pc = build_client_pc(self.now, addr, config, options);
         self.clients.push(Client::new(addr, pc, None, 0));
         self.command(MediaCommand::AddPeer { peer, role: switchboard_media::PeerRole::Subscriber });
         self.clients.len() - 1

@@ -84,6 +84,15 @@ impl<'a>
             // only ICE connection is ready and bypass it
             debug!("bypass ice read {:?}", msg.transport.peer_addr);
 
+            // Media and DTLS from a checked remote candidate are liveness too (RFC 7675 §5.1:
+            // consent is freshness of any authenticated traffic): without this, a peer that
+            // sends consent checks every 4-6 s, as RFC 7675 allows, was taken for gone after
+            // the 5 s disconnected timeout however much media it sent. (switchboard patch)
+            self.ctx
+                .ice_transport
+                .agent
+                .is_valid_non_stun_traffic(msg.now, msg.transport);
+
             // Track packets/bytes received on the selected candidate pair. Look
             // the accumulator up via the cached key (set on the last
             // SelectedCandidatePairChange) to avoid allocating the key per packet.
