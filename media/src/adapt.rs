@@ -5,7 +5,7 @@
 
 use crate::allocate::{allocate, Demand};
 use crate::api::{MediaEvent, MediaKind, SourcePriority};
-use crate::ids::{PeerId, RouteId, SourceId};
+use crate::ids::{IdMap, PeerId, RouteId, SourceId};
 use crate::peer::Peer;
 use crate::route::Route;
 use crate::source::Source;
@@ -35,9 +35,9 @@ pub(crate) struct Retargeted {
 /// estimate shared by [`allocate`] (a video with no room even for its lowest layer is paused).
 pub(crate) fn retarget(
     now: Instant,
-    routes: &mut HashMap<RouteId, Route>,
-    sources: &HashMap<SourceId, Source>,
-    peers: &HashMap<PeerId, Peer>,
+    routes: &mut IdMap<RouteId, Route>,
+    sources: &IdMap<SourceId, Source>,
+    peers: &IdMap<PeerId, Peer>,
 ) -> Retargeted {
     let mut out = Retargeted::default();
     // What each shown video route would take with bandwidth to spare, by subscriber.
@@ -102,8 +102,8 @@ fn share(
     budget: f64,
     audio: f64,
     legs: &[(RouteId, u32)],
-    routes: &HashMap<RouteId, Route>,
-    sources: &HashMap<SourceId, Source>,
+    routes: &IdMap<RouteId, Route>,
+    sources: &IdMap<SourceId, Source>,
 ) -> Vec<Option<u32>> {
     let candidates: Vec<Vec<(u32, f64)>> = legs
         .iter()
@@ -153,9 +153,9 @@ fn rank(priority: SourcePriority, size: Option<(u16, u16)>) -> u64 {
 pub(crate) fn keyframes_due(
     now: Instant,
     retry: Duration,
-    routes: &HashMap<RouteId, Route>,
-    peers: &HashMap<PeerId, Peer>,
-    sources: &HashMap<SourceId, Source>,
+    routes: &IdMap<RouteId, Route>,
+    peers: &IdMap<PeerId, Peer>,
+    sources: &IdMap<SourceId, Source>,
 ) -> Vec<KeyframeWanted> {
     let mut due: Vec<KeyframeWanted> = routes
         .values()
@@ -170,7 +170,7 @@ pub(crate) fn keyframes_due(
 
 /// Dynacast: a [`MediaEvent::LayersWanted`] for each simulcast source whose set of wanted layers
 /// changed (a layer is wanted while a route forwards it or heads for it).
-pub(crate) fn dynacast(now: Instant, routes: &HashMap<RouteId, Route>, sources: &mut HashMap<SourceId, Source>) -> Vec<MediaEvent> {
+pub(crate) fn dynacast(now: Instant, routes: &IdMap<RouteId, Route>, sources: &mut IdMap<SourceId, Source>) -> Vec<MediaEvent> {
     let mut taken: HashMap<SourceId, Vec<u32>> = HashMap::new();
     for route in routes.values().filter(|r| !r.is_hidden() && !r.is_bandwidth_paused()) {
         let (current, target) = route.layer();
@@ -194,8 +194,8 @@ pub(crate) fn dynacast(now: Instant, routes: &HashMap<RouteId, Route>, sources: 
 pub(crate) fn restart<'a>(
     now: Instant,
     ids: impl IntoIterator<Item = &'a RouteId>,
-    routes: &mut HashMap<RouteId, Route>,
-    sources: &HashMap<SourceId, Source>,
+    routes: &mut IdMap<RouteId, Route>,
+    sources: &IdMap<SourceId, Source>,
 ) -> Vec<KeyframeWanted> {
     let mut wanted = Vec::new();
     for id in ids {
@@ -270,9 +270,9 @@ mod tests {
     #[test]
     fn a_waiting_route_heads_for_a_layer_that_sends_and_dynacast_follows_the_routes() {
         let t0 = Instant::now();
-        let mut sources = HashMap::from([(SOURCE, source(t0))]);
-        let mut routes = HashMap::from([(RouteId(1), route(3000))]);
-        let peers = HashMap::new();
+        let mut sources: IdMap<_, _> = [(SOURCE, source(t0))].into_iter().collect();
+        let mut routes: IdMap<_, _> = [(RouteId(1), route(3000))].into_iter().collect();
+        let peers = IdMap::default();
         assert!(retarget(t0, &mut routes, &sources, &peers).keyframes.is_empty(), "already on the best layer");
         // nothing takes h, the lowest: it stays on; f is taken
         assert!(dynacast(t0, &routes, &mut sources).is_empty());

@@ -8,7 +8,7 @@
 //! that is not sent is counted by reason. Owns the loop and the scratch buffer only: which source
 //! a packet belongs to and what it is (`Source::ingest`) is decided before, by the shard.
 
-use crate::ids::{PeerId, RouteId};
+use crate::ids::{IdMap, PeerId, RouteId};
 use crate::history::History;
 use crate::peer::{Peer, SendError};
 use crate::route::{Route, Withheld};
@@ -16,16 +16,16 @@ use crate::stats::MediaCounters;
 use crate::transmit::Transmit;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::rtp::Packet;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Instant;
 use tracing::debug;
 
 /// The shard's tables a fan-out writes to, borrowed for one packet.
 pub(crate) struct Legs<'a> {
     /// Every route of the shard.
-    pub(crate) routes: &'a mut HashMap<RouteId, Route>,
+    pub(crate) routes: &'a mut IdMap<RouteId, Route>,
     /// Every peer of the shard.
-    pub(crate) peers: &'a mut HashMap<PeerId, Peer>,
+    pub(crate) peers: &'a mut IdMap<PeerId, Peer>,
     /// Where datagrams go.
     pub(crate) transmits: &'a mut VecDeque<Transmit>,
 }

@@ -4,7 +4,7 @@
 //! level of each source. Owns the assembly only; the numbers are each object's.
 
 use crate::api::AudioLevel;
-use crate::ids::{PeerId, RouteId, SourceId};
+use crate::ids::{IdMap, PeerId, RouteId, SourceId};
 use crate::peer::Peer;
 use crate::route::Route;
 use crate::source::Source;
@@ -15,9 +15,9 @@ use std::time::Instant;
 /// One [`PeerStats`] per peer.
 pub(crate) fn sample(
     now: Instant,
-    peers: &mut HashMap<PeerId, Peer>,
-    sources: &HashMap<SourceId, Source>,
-    routes: &HashMap<RouteId, Route>,
+    peers: &mut IdMap<PeerId, Peer>,
+    sources: &IdMap<SourceId, Source>,
+    routes: &IdMap<RouteId, Route>,
 ) -> Vec<PeerStats> {
     peers.iter_mut().map(|(id, peer)| peer_stats(now, *id, peer, sources, routes)).collect()
 }
@@ -26,8 +26,8 @@ fn peer_stats(
     now: Instant,
     id: PeerId,
     peer: &mut Peer,
-    sources: &HashMap<SourceId, Source>,
-    routes: &HashMap<RouteId, Route>,
+    sources: &IdMap<SourceId, Source>,
+    routes: &IdMap<RouteId, Route>,
 ) -> PeerStats {
     let by_ssrc: HashMap<u32, (SourceId, u32)> = peer
         .sources
@@ -70,7 +70,7 @@ fn peer_stats(
 }
 
 /// The mean audio level of every source that sent some since the last call (and a fresh start).
-pub(crate) fn audio_levels(sources: &mut HashMap<SourceId, Source>) -> Vec<AudioLevel> {
+pub(crate) fn audio_levels(sources: &mut IdMap<SourceId, Source>) -> Vec<AudioLevel> {
     sources
         .iter_mut()
         .filter_map(|(id, s)| {

@@ -15,7 +15,7 @@
 use crate::api::{MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind};
 use crate::config::MediaConfig;
 use crate::demux::Demux;
-use crate::ids::{PeerId, RouteId, SourceId};
+use crate::ids::{IdMap, PeerId, RouteId, SourceId};
 use crate::pc_builder::{build_pc, ice_credentials, AUDIO_LEVEL_URI};
 use crate::fanout::{Arrival, Fanout, Legs};
 use crate::peer::{LegTrack, Peer};
@@ -27,7 +27,7 @@ use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrac
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::shared::time::SystemInstant;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,9 +40,9 @@ pub struct Shard {
     config: MediaConfig,
     /// Address(es) in our candidates; the transport context's local address must match one.
     candidates: Vec<SocketAddr>,
-    peers: HashMap<PeerId, Peer>,
-    sources: HashMap<SourceId, Source>,
-    routes: HashMap<RouteId, Route>,
+    peers: IdMap<PeerId, Peer>,
+    sources: IdMap<SourceId, Source>,
+    routes: IdMap<RouteId, Route>,
     demux: Demux,
     next_id: u64,
     dirty: Vec<PeerId>,
@@ -69,9 +69,9 @@ impl Shard {
         Self {
             candidates: config.advertised(local),
             config,
-            peers: HashMap::new(),
-            sources: HashMap::new(),
-            routes: HashMap::new(),
+            peers: IdMap::default(),
+            sources: IdMap::default(),
+            routes: IdMap::default(),
             demux: Demux::default(),
             next_id: 1,
             dirty: Vec::new(),
