@@ -1494,8 +1494,10 @@ pub(crate) fn update_sdp_origin(origin: &mut Origin, d: &mut SessionDescription)
         d.origin.session_id = origin.session_id;
 
         //d.Origin.SessionVersion = atomic.AddUint64(&origin.SessionVersion, 1)
+        // The saved version plus one (RFC 3264 §8): incrementing the new description's own
+        // fresh random value gave every re-offer an unrelated version. (switchboard patch)
         origin.session_version += 1;
-        d.origin.session_version += 1;
+        d.origin.session_version = origin.session_version;
     }
 }
 

@@ -1,0 +1,31 @@
+//! RFC 3264 §8: each new offer of a session keeps the `o=` line's session id and increments its
+//! version by one (a subscriber PC is re-offered whenever a track is added).
+
+mod common;
+
+use common::Net;
+use std::time::Duration;
+use switchboard_media::PeerId;
+
+/// (session id, version) of the `o=` line.
+fn origin(sdp: &str) -> (u64, u64) {
+    let o: Vec<&str> = sdp.lines().find_map(|l| l.strip_prefix("o=")).expect("an o= line").split_whitespace().collect();
+    (o[1].parse().unwrap(), o[2].parse().unwrap())
+}
+
+#[test]
+fn a_re_offer_increments_the_session_version() {
+    let mut net = Net::new();
+    let (_, subscriber, _) = net.publish_and_subscribe();
+    let first = origin(&net.clients[subscriber].pc.remote_description().unwrap().sdp);
+    // a second publisher's track: the subscriber PC gets a second offer
+    let second_publisher = net.add_publisher(PeerId(3));
+    net.run_for(Duration::from_millis(500));
+    net.send_video(second_publisher, true);
+    net.run_for(Duration::from_millis(20));
+    let source = net.opened_source(PeerId(3)).expect("the second source opens");
+    net.subscribe(subscriber, PeerId(2), source, "TR_v2");
+    let second = origin(&net.clients[subscriber].pc.remote_description().unwrap().sdp);
+    assert_eq!(second.0, first.0, "same session id");
+    assert_eq!(second.1, first.1 + 1, "version incremented by one: {first:?} then {second:?}");
+}
