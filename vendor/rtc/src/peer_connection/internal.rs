@@ -201,7 +201,10 @@ impl RTCPeerConnection {
     /// generate_unmatched_sdp generates an SDP that doesn't take remote state into account
     /// This is used for the initial call for CreateOffer
     pub(super) fn generate_unmatched_sdp(&mut self) -> Result<SessionDescription> {
-        let d = SessionDescription::new_jsep_session_description(false);
+        // As generate_matched_sdp does: a first offer without it declared no msid semantics
+        // while every later one did. (switchboard patch)
+        let d = SessionDescription::new_jsep_session_description(false)
+            .with_value_attribute(ATTR_KEY_MSID_SEMANTIC.to_owned(), "WMS *".to_owned());
 
         let ice_params = self.ice_transport().get_local_parameters()?;
         let candidates = self.ice_transport().get_local_candidates()?;
