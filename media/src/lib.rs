@@ -14,6 +14,7 @@ mod bitrate;
 mod bwe;
 mod config;
 mod demux;
+mod early_checks;
 mod fanout;
 mod hdrext;
 mod feedback;

@@ -9,6 +9,7 @@
 
 use crate::api::{MediaKind, PeerRole};
 use crate::ids::{PeerId, RouteId, SourceId};
+use crate::early_checks::{is_stun, EarlyChecks};
 use crate::source::{Layer, SourceOptions};
 use crate::stats::TrackStats;
 use crate::transmit::Transmit;
@@ -88,6 +89,8 @@ pub(crate) struct Peer {
     pub(crate) bwe: Option<Bwe>,
     /// Subscriber: the audio-level extension id its answer accepted.
     audio_level_ext: Option<u8>,
+    /// Subscriber: ICE checks that came before its first answer.
+    early: EarlyChecks,
 }
 
 impl Peer {
@@ -108,11 +111,15 @@ impl Peer {
             needs_offer: false,
             bwe: (role == PeerRole::Subscriber).then(|| Bwe::new(Bounds::default())),
             audio_level_ext: None,
+            early: EarlyChecks::default(),
         }
     }
 
     /// A datagram from `from` to our candidate `local`.
     pub(crate) fn handle_read(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, datagram: &[u8]) {
+        if self.role == PeerRole::Subscriber && is_stun(datagram) && self.pc.remote_description().is_none() {
+            return self.early.hold(local, from, datagram);
+        }
         self.remote = Some(from);
         let msg = TaggedBytesMut {
             now,
@@ -194,6 +201,9 @@ impl Peer {
             .and_then(|answer| self.pc.set_remote_description(now, answer))
             .map_err(|e| format!("invalid answer: {e}"))?;
         self.offer_in_flight = false;
+        for (local, from, datagram) in self.early.take() {
+            self.handle_read(now, local, from, &datagram);
+        }
         Ok(())
     }
 
