@@ -8,6 +8,29 @@ const { describe, it } = require('node:test');
 const sdk = (file) => import(`../../web/sdk/${file}`);
 
 describe('SDK logic', () => {
+  it('msidTracksByMid: the a=msid track id of each m-section (Firefox names them apart from the tracks)', async () => {
+    const { msidTracksByMid } = await sdk('sdp.js');
+    const sdp = [
+      'v=0', 'o=mozilla...THIS_IS_SDPARTA-99.0 1 0 IN IP4 0.0.0.0', 's=-', 't=0 0',
+      'm=audio 9 UDP/TLS/RTP/SAVPF 109', 'a=mid:0', 'a=msid:{s1} {a1b2-audio}', 'a=sendonly',
+      'm=video 9 UDP/TLS/RTP/SAVPF 120', 'a=mid:1', 'a=msid:{s1} {c3d4-video}', 'a=sendonly',
+      'm=video 9 UDP/TLS/RTP/SAVPF 120', 'a=mid:2', 'a=msid:{s2} {e5f6-screen}',
+      'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'a=mid:3', '',
+    ].join('\r\n');
+    assert.deepEqual([...msidTracksByMid(sdp)], [['0', '{a1b2-audio}'], ['1', '{c3d4-video}'], ['2', '{e5f6-screen}']]);
+    assert.equal(msidTracksByMid('v=0\r\n').size, 0);
+  });
+
+  it('publish_offer sources are keyed by the offer\'s msid track ids, by mid', async () => {
+    const { Publisher } = await sdk('publisher.js');
+    // No RTCPeerConnection in Node: the method only reads transceivers and sources.
+    const p = Object.create(Publisher.prototype);
+    p.sources = { 'track-cam': 'camera', 'track-screen': 'screen', 'track-mic': 'microphone' };
+    p.transceivers = { camera: { mid: '1' }, screen: { mid: '2' }, microphone: { mid: null } };
+    const sdp = 'v=0\r\nm=video 9 X 96\r\na=mid:1\r\na=msid:s {ff-cam}\r\nm=video 9 X 96\r\na=mid:2\r\na=msid:s {ff-screen}\r\n';
+    assert.deepEqual(p.declaredSources(sdp), { '{ff-cam}': 'camera', '{ff-screen}': 'screen', 'track-mic': 'microphone' });
+  });
+
   it('signalUrl: http(s) becomes ws(s), /ws is appended once, the token is encoded', async () => {
     const { signalUrl } = await sdk('signal.js');
     assert.equal(signalUrl('https://sfu.example.com', 'a b'), 'wss://sfu.example.com/ws?access_token=a%20b');

@@ -4,6 +4,8 @@
 // queues one more. Device switches and a stopped track replace a sender's track without
 // renegotiating.
 
+import { msidTracksByMid } from './sdp.js';
+
 /** @typedef {import('./types.js').TrackSource} TrackSource */
 
 export class Publisher {
@@ -106,7 +108,27 @@ export class Publisher {
     if (this.closed) return;
     // No waiting for ICE gathering and no trickle: the ICE-lite server learns our address from
     // our connectivity checks.
-    this.send({ type: 'publish_offer', sdp: offer.sdp, sources: { ...this.sources } });
+    this.send({ type: 'publish_offer', sdp: offer.sdp, sources: this.declaredSources(offer.sdp ?? '') });
+  }
+
+  /**
+   * The `sources` of a `publish_offer` for `sdp`: keyed by each transceiver's `a=msid` track id
+   * in the offer (Firefox's differs from MediaStreamTrack.id, Chromium's does not), else by the
+   * id of the track the transceiver was created with.
+   * @param {string} sdp
+   * @returns {Record<string, TrackSource>}
+   */
+  declaredSources(sdp) {
+    const byMid = msidTracksByMid(sdp);
+    /** @type {Record<string, TrackSource>} */
+    const out = { ...this.sources };
+    for (const [source, transceiver] of Object.entries(this.transceivers)) {
+      const msidTrack = transceiver?.mid ? byMid.get(transceiver.mid) : undefined;
+      if (!msidTrack) continue;
+      for (const [id, s] of Object.entries(out)) if (s === source) delete out[id];
+      out[msidTrack] = /** @type {TrackSource} */ (source);
+    }
+    return out;
   }
 
   /** @param {string} sdp */
