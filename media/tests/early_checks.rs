@@ -12,11 +12,7 @@ use switchboard_media::{MediaCommand, PeerId, SdpKind};
 #[test]
 fn checks_sent_before_the_answer_arrives_are_answered_when_it_does() {
     let mut net = Net::new();
-    let publisher = net.add_publisher(PeerId(1));
-    net.run_for(Duration::from_millis(500));
-    net.send_video(publisher, true);
-    net.run_for(Duration::from_millis(20));
-    let source = net.opened_source(PeerId(1)).expect("first RTP opens a source");
+    let (_, source) = net.publish_video(PeerId(1));
     let subscriber = net.add_subscriber(PeerId(2));
     net.command(MediaCommand::Subscribe { subscriber: PeerId(2), source, stream_id: "publisher".into(), track_id: "TR_v".into() });
     let offer = net.take_description(PeerId(2), SdpKind::Offer);

@@ -39,11 +39,7 @@ fn packets() -> u64 {
 #[test]
 fn fan_out_reaches_every_subscriber() {
     let mut net = Net::new();
-    let publisher = net.add_publisher(PeerId(1));
-    net.run_for(Duration::from_millis(500));
-    net.send_video(publisher, true);
-    net.run_for(Duration::from_millis(20));
-    let source = net.opened_source(PeerId(1)).expect("first RTP opens a source");
+    let (publisher, source) = net.publish_video(PeerId(1));
     let mut subscribers = Vec::new();
     for i in 0..fan_out() {
         let peer = PeerId(100 + i);

@@ -9,11 +9,7 @@ use switchboard_media::PeerId;
 #[test]
 fn subscriber_pli_reaches_the_publisher() {
     let mut net = Net::new();
-    let publisher = net.add_publisher(PeerId(1));
-    net.run_for(Duration::from_millis(500));
-    net.send_video(publisher, true);
-    net.run_for(Duration::from_millis(20));
-    let source = net.opened_source(PeerId(1)).expect("source opened");
+    let (publisher, source) = net.publish_video(PeerId(1));
     assert_eq!(net.clients[publisher].keyframe_requests, 0);
 
     let subscriber = net.add_subscriber(PeerId(2));

@@ -5,7 +5,6 @@
 mod common;
 
 use common::Net;
-use std::time::Duration;
 use switchboard_media::PeerId;
 
 /// (session id, version) of the `o=` line.
@@ -22,11 +21,7 @@ fn a_re_offer_increments_the_session_version() {
     assert!(first_offer.contains("a=msid-semantic:WMS *"), "the first offer declares msid semantics:\n{first_offer}");
     let first = origin(&first_offer);
     // a second publisher's track: the subscriber PC gets a second offer
-    let second_publisher = net.add_publisher(PeerId(3));
-    net.run_for(Duration::from_millis(500));
-    net.send_video(second_publisher, true);
-    net.run_for(Duration::from_millis(20));
-    let source = net.opened_source(PeerId(3)).expect("the second source opens");
+    let (_, source) = net.publish_video(PeerId(3));
     net.subscribe(subscriber, PeerId(2), source, "TR_v2");
     let second_offer = net.clients[subscriber].pc.remote_description().unwrap().sdp.clone();
     assert!(second_offer.contains("a=msid-semantic:WMS *"));

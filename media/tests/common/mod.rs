@@ -259,14 +259,21 @@ impl Net {
         idx
     }
 
-    /// A connected publisher (peer 1, one VP8 track, first keyframe sent) and a connected
-    /// subscriber (peer 2) receiving it as `TR_v`: returns (publisher, subscriber, source).
-    pub fn publish_and_subscribe(&mut self) -> (usize, usize, SourceId) {
-        let publisher = self.add_publisher(PeerId(1));
+    /// A connected publisher client for shard peer `peer` with one VP8 track whose first
+    /// keyframe opened a source: returns (publisher, source).
+    pub fn publish_video(&mut self, peer: PeerId) -> (usize, SourceId) {
+        let publisher = self.add_publisher(peer);
         self.run_for(Duration::from_millis(500));
         self.send_video(publisher, true);
         self.run_for(Duration::from_millis(20));
-        let source = self.opened_source(PeerId(1)).expect("first RTP opens a source");
+        let source = self.opened_source(peer).expect("first RTP opens a source");
+        (publisher, source)
+    }
+
+    /// A connected publisher (peer 1, one VP8 track, first keyframe sent) and a connected
+    /// subscriber (peer 2) receiving it as `TR_v`: returns (publisher, subscriber, source).
+    pub fn publish_and_subscribe(&mut self) -> (usize, usize, SourceId) {
+        let (publisher, source) = self.publish_video(PeerId(1));
         let subscriber = self.add_subscriber(PeerId(2));
         self.subscribe(subscriber, PeerId(2), source, "TR_v");
         self.run_for(Duration::from_millis(500));
