@@ -68,9 +68,29 @@ pub(crate) fn allocate(budget: f64, audio: f64, demands: &[Demand]) -> Vec<Optio
             }
         }
         if !climbed {
-            return given;
+            return one_step_up(given, demands, &order);
         }
     }
+}
+
+/// Keeps only the first upgrade in priority order (a resume, or a higher layer than the video
+/// has now); the others stay where they are until a later pass. Each upgrade starts at a
+/// keyframe of its new layer, several at once burst a thin link, and the estimate that allowed
+/// them has seldom seen that rate.
+fn one_step_up(mut given: Vec<Option<usize>>, demands: &[Demand], order: &[usize]) -> Vec<Option<usize>> {
+    let mut upgraded = false;
+    for &i in order {
+        let current = demands[i].current;
+        let up = match (given[i], current) {
+            (Some(g), Some(c)) => g > c,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if up && std::mem::replace(&mut upgraded, true) {
+            given[i] = current;
+        }
+    }
+    given
 }
 
 #[cfg(test)]
@@ -122,6 +142,18 @@ mod tests {
         assert_eq!(allocate(730_000.0 * KEEP_FACTOR + 90_000.0 - 1.0, 90_000.0, &tried), vec![None, None]);
         // it would not have been resumed at that budget
         assert_eq!(allocate(790_000.0, 90_000.0, &[video(None)]), vec![None]);
+    }
+
+    #[test]
+    fn one_video_goes_up_per_pass_the_larger_first() {
+        let two = [camera(1, Some(0)), camera(2, Some(0))];
+        // plenty for both at f: the larger tile climbs now, the other on a later pass
+        assert_eq!(allocate(5_000_000.0, 0.0, &two), vec![Some(0), Some(2)]);
+        assert_eq!(allocate(5_000_000.0, 0.0, &[camera(1, Some(0)), camera(2, Some(2))]), vec![Some(2), Some(2)]);
+        // two paused videos resume one at a time
+        assert_eq!(allocate(5_000_000.0, 0.0, &[camera(1, None), camera(2, None)]), vec![None, Some(2)]);
+        // going down is never held back
+        assert_eq!(allocate(400_000.0, 0.0, &[camera(1, Some(2)), camera(2, Some(0))]), vec![Some(0), Some(0)]);
     }
 
     #[test]

@@ -152,7 +152,8 @@ impl Source {
 
     /// Takes in one packet that arrived at `now`: classifies it, counts it and keeps it for
     /// NACKs. Header extensions are stripped here, once for all routes: their ids are negotiated
-    /// per leg and we negotiate none downstream, so the per-route copies carry no extension list.
+    /// per leg, so each copy gets its own (transport-wide number, audio level) when it is
+    /// serialised (`hdrext.rs`), not the publisher's list.
     pub(crate) fn ingest(&mut self, now: Instant, packet: &mut Packet) -> Ingest {
         let ssrc = packet.header.ssrc;
         let Some(layer) = self.layers.iter_mut().find(|l| l.layer.ssrc == ssrc) else { return Ingest::UnknownLayer };
