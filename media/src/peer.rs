@@ -425,16 +425,20 @@ impl Peer {
                 RTCStatsReportEntry::InboundRtp(s) => {
                     let r = &s.received_rtp_stream_stats;
                     let Some((source, clock)) = by_ssrc.get(&r.rtp_stream_stats.ssrc) else { continue };
+                    // A simulcast source has one inbound stream per layer: the track's figures
+                    // are their sums (a layer dynacast switched off adds nothing; taking the
+                    // last stream alone showed such a track at 0 b/s).
                     let t = inbound.entry(*source).or_default();
-                    t.packets = r.packets_received;
-                    t.bytes = s.bytes_received;
-                    t.packets_lost = r.packets_lost;
+                    t.packets += r.packets_received;
+                    t.bytes += s.bytes_received;
+                    t.packets_lost += r.packets_lost;
                     // rtc 0.21.1 stores RTCP interarrival jitter in timestamp units (RFC 3550
                     // §6.4.1), not the seconds its docs promise: convert with the clock rate.
-                    t.jitter_s = if *clock > 0 { r.jitter / f64::from(*clock) } else { 0.0 };
-                    t.nack_count = s.nack_count;
-                    t.pli_count = s.pli_count;
-                    t.fir_count = s.fir_count;
+                    let jitter = if *clock > 0 { r.jitter / f64::from(*clock) } else { 0.0 };
+                    t.jitter_s = t.jitter_s.max(jitter);
+                    t.nack_count += s.nack_count;
+                    t.pli_count += s.pli_count;
+                    t.fir_count += s.fir_count;
                 }
                 RTCStatsReportEntry::IceCandidatePair(p) if p.nominated && p.current_round_trip_time > 0.0 => {
                     rtt = rtt.or(Some(p.current_round_trip_time));
