@@ -29,10 +29,13 @@ fn peer_stats(
     sources: &IdMap<SourceId, Source>,
     routes: &IdMap<RouteId, Route>,
 ) -> PeerStats {
+    // Every layer of a simulcast source: its figures are their sums (with the top layer alone, a
+    // track whose top layer dynacast had switched off showed 0 b/s).
     let by_ssrc: HashMap<u32, (SourceId, u32)> = peer
         .sources
         .values()
-        .filter_map(|s| sources.get(s).map(|src| (src.media_ssrc(), (*s, src.codec.clock_rate))))
+        .filter_map(|s| sources.get(s).map(|src| (*s, src)))
+        .flat_map(|(id, src)| src.layers().map(move |l| (l.ssrc, (id, src.codec.clock_rate))))
         .collect();
     let (mut inbound, mut rtt) = peer.inbound_stats(now, &by_ssrc);
     for (source_id, t) in inbound.iter_mut() {
