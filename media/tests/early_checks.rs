@@ -5,9 +5,8 @@
 mod common;
 
 use common::Net;
-use rtc::peer_connection::sdp::RTCSessionDescription;
 use std::time::Duration;
-use switchboard_media::{MediaCommand, PeerId, SdpKind};
+use switchboard_media::{MediaCommand, PeerId};
 
 #[test]
 fn checks_sent_before_the_answer_arrives_are_answered_when_it_does() {
@@ -15,13 +14,7 @@ fn checks_sent_before_the_answer_arrives_are_answered_when_it_does() {
     let (_, source) = net.publish_video(PeerId(1));
     let subscriber = net.add_subscriber(PeerId(2));
     net.command(MediaCommand::Subscribe { subscriber: PeerId(2), source, stream_id: "publisher".into(), track_id: "TR_v".into() });
-    let offer = net.take_description(PeerId(2), SdpKind::Offer);
-    let now = net.now;
-    let pc = &mut net.clients[subscriber].pc;
-    pc.set_remote_description(now, RTCSessionDescription::offer(offer).unwrap()).unwrap();
-    let answer = pc.create_answer(None).unwrap();
-    pc.set_local_description(now, answer).unwrap();
-    let sdp = pc.local_description().unwrap().sdp;
+    let sdp = net.client_answers(subscriber, PeerId(2));
     // The client checks for 150 ms before its answer reaches the server.
     net.run_for(Duration::from_millis(150));
     assert!(!net.connected(subscriber));

@@ -23,7 +23,7 @@ mod common;
 
 use common::Net;
 use std::time::Duration;
-use switchboard_media::{MediaCounters, PeerId};
+use switchboard_media::{MediaCounters, PeerId, SourceId};
 
 /// Subscribers of the publisher; `FORWARDING_COST_SUBSCRIBERS` overrides the 10 (the simulcast
 /// overhead is per received packet, so it shrinks as the fan-out grows).
@@ -36,17 +36,23 @@ fn packets() -> u64 {
     std::env::var("FORWARDING_COST_PACKETS").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
 }
 
+/// `fan_out()` subscribers of `source` (peers 100…), each negotiated; their client indexes.
+fn subscribe_all(net: &mut Net, source: SourceId) -> Vec<usize> {
+    (0..fan_out())
+        .map(|i| {
+            let peer = PeerId(100 + i);
+            let client = net.add_subscriber(peer);
+            net.subscribe(client, peer, source, "TR_v");
+            client
+        })
+        .collect()
+}
+
 #[test]
 fn fan_out_reaches_every_subscriber() {
     let mut net = Net::new();
     let (publisher, source) = net.publish_video(PeerId(1));
-    let mut subscribers = Vec::new();
-    for i in 0..fan_out() {
-        let peer = PeerId(100 + i);
-        let client = net.add_subscriber(peer);
-        net.subscribe(client, peer, source, "TR_v");
-        subscribers.push(client);
-    }
+    let subscribers = subscribe_all(&mut net, source);
     net.run_for(Duration::from_millis(600));
     assert!(subscribers.iter().all(|c| net.connected(*c)), "every subscriber connects");
     net.send_video(publisher, true);
@@ -67,20 +73,8 @@ fn fan_out_reaches_every_subscriber() {
 #[test]
 fn simulcast_fan_out_forwards_one_layer() {
     let mut net = Net::new();
-    let publisher = net.add_simulcast_publisher(PeerId(1));
-    net.run_for(Duration::from_millis(500));
-    for layer in 0..3 {
-        net.send_video_layer(publisher, layer, true);
-    }
-    net.run_for(Duration::from_millis(20));
-    let source = net.opened_source(PeerId(1)).expect("first RTP opens a source");
-    let mut subscribers = Vec::new();
-    for i in 0..fan_out() {
-        let peer = PeerId(100 + i);
-        let client = net.add_subscriber(peer);
-        net.subscribe(client, peer, source, "TR_v");
-        subscribers.push(client);
-    }
+    let (publisher, source) = net.publish_simulcast(PeerId(1));
+    let subscribers = subscribe_all(&mut net, source);
     // every layer keeps sending while the subscribers connect (they start on the best one)
     for i in 0..120u64 {
         for layer in 0..3 {

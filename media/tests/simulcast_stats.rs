@@ -10,12 +10,7 @@ use switchboard_media::PeerId;
 #[test]
 fn only_the_lowest_layer_sending_still_counts() {
     let mut net = Net::new();
-    let publisher = net.add_simulcast_publisher(PeerId(1));
-    net.run_for(Duration::from_millis(500));
-    for layer in 0..3 {
-        net.send_video_layer(publisher, layer, true);
-    }
-    net.run_for(Duration::from_millis(20));
+    let (publisher, _) = net.publish_simulcast(PeerId(1));
     let inbound_bytes = |net: &mut Net| {
         let now = net.now;
         let stats = net.shard.stats(now);

@@ -336,14 +336,20 @@ impl Net {
             stream_id: "publisher".into(),
             track_id: track_id.into(),
         });
+        let sdp = self.client_answers(client, peer);
+        self.command(MediaCommand::ApplyAnswer { peer, sdp });
+    }
+
+    /// Client `client` applies the shard's pending offer for `peer` and answers it; returns the
+    /// answer (not yet given to the shard).
+    pub fn client_answers(&mut self, client: usize, peer: PeerId) -> String {
         let offer = self.take_description(peer, SdpKind::Offer);
         let now = self.now;
         let pc = &mut self.clients[client].pc;
         pc.set_remote_description(now, RTCSessionDescription::offer(offer).unwrap()).unwrap();
         let answer = pc.create_answer(None).unwrap();
         pc.set_local_description(now, answer).unwrap();
-        let sdp = pc.local_description().unwrap().sdp;
-        self.command(MediaCommand::ApplyAnswer { peer, sdp });
+        pc.local_description().unwrap().sdp.clone()
     }
 
     pub fn take_description(&mut self, peer: PeerId, kind: SdpKind) -> String {

@@ -25,6 +25,19 @@ impl Net {
         self.publish_track(peer, RTCConfigurationBuilder::new().build(), track, LAYER_SSRCS[0])
     }
 
+    /// A connected simulcast publisher for shard peer `peer` whose first keyframe on every
+    /// layer opened a source: returns (publisher, source).
+    pub fn publish_simulcast(&mut self, peer: PeerId) -> (usize, SourceId) {
+        let publisher = self.add_simulcast_publisher(peer);
+        self.run_for(Duration::from_millis(500));
+        for layer in 0..LAYER_SSRCS.len() {
+            self.send_video_layer(publisher, layer, true);
+        }
+        self.run_for(Duration::from_millis(20));
+        let source = self.opened_source(peer).expect("first RTP opens a source");
+        (publisher, source)
+    }
+
     /// Simulcast publisher `client` sends one VP8 packet of layer `layer` (0 = q); keyframe if
     /// `key`.
     pub fn send_video_layer(&mut self, client: usize, layer: usize, key: bool) {
