@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin" serve --bind 127.0.0.1:0 --udp-port 0 --store-path "$work/store.db" --log-format json >"$work/server.log" 2>&1 &
+"$bin" serve --bind 127.0.0.1:0 --udp-port 0 --tcp-port 0 --store-path "$work/store.db" --log-format json >"$work/server.log" 2>&1 &
 server_pid=$!
 addr=""
 for _ in $(seq 1 100); do

@@ -31,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Port 0: the kernel picks a free port, which the JSON log's start-up line names.
-"$bin" serve --bind 127.0.0.1:0 --udp-port 0 --log-format json >"$work/server.log" 2>&1 &
+"$bin" serve --bind 127.0.0.1:0 --udp-port 0 --tcp-port 0 --log-format json >"$work/server.log" 2>&1 &
 server_pid=$!
 addr=""
 for _ in $(seq 1 100); do

@@ -3,9 +3,12 @@
 //! A STUN binding request names its target in USERNAME (`<our ufrag>:<their ufrag>`), so STUN is
 //! always routed by ufrag and teaches us the sender's 4-tuple; everything else (DTLS, SRTP, SRTCP)
 //! is routed by the learnt 4-tuple. Routing STUN by ufrag every time also re-learns the address
-//! after NAT rebinding. Entries are evicted when a peer closes or fails.
+//! after NAT rebinding. ICE over TCP goes the same way, one frame at a time: its addresses are
+//! kept apart from UDP's (a TCP connection and a UDP socket may share an address and port).
+//! Entries are evicted when a peer closes or fails.
 
 use crate::ids::PeerId;
+use crate::transmit::Via;
 use rtc::stun::attributes::ATTR_USERNAME;
 use rtc::stun::message::{is_stun_message, Message};
 use rtc::stun::textattrs::Username;
@@ -16,7 +19,7 @@ use std::net::SocketAddr;
 #[derive(Default, Debug)]
 pub(crate) struct Demux {
     by_ufrag: HashMap<String, PeerId>,
-    by_addr: HashMap<SocketAddr, PeerId>,
+    by_addr: HashMap<(Via, SocketAddr), PeerId>,
 }
 
 /// Why a datagram could not be routed.
@@ -44,17 +47,17 @@ impl Demux {
         self.by_ufrag.len() + self.by_addr.len()
     }
 
-    /// The peer `datagram` from `from` is for, learning `from` on a valid STUN request.
-    pub(crate) fn route(&mut self, from: SocketAddr, datagram: &[u8]) -> Result<PeerId, Unrouted> {
+    /// The peer `datagram` from `from` by `via` is for, learning `from` on a valid STUN request.
+    pub(crate) fn route(&mut self, via: Via, from: SocketAddr, datagram: &[u8]) -> Result<PeerId, Unrouted> {
         if is_stun_message(datagram) {
             // Requests carry USERNAME; responses and indications do not and go by address.
             if let Some(ufrag) = stun_local_ufrag(datagram) {
                 let peer = *self.by_ufrag.get(&ufrag).ok_or(Unrouted::UnknownUfrag)?;
-                self.by_addr.insert(from, peer);
+                self.by_addr.insert((via, from), peer);
                 return Ok(peer);
             }
         }
-        self.by_addr.get(&from).copied().ok_or(Unrouted::UnknownAddress)
+        self.by_addr.get(&(via, from)).copied().ok_or(Unrouted::UnknownAddress)
     }
 }
 
@@ -92,18 +95,18 @@ mod tests {
     fn stun_routes_by_ufrag_then_media_by_learnt_address() {
         let mut d = Demux::default();
         d.register_ufrag("ours1".into(), PeerId(1));
-        assert_eq!(d.route(addr(5000), &[0x80, 0x60, 0, 1]), Err(Unrouted::UnknownAddress));
-        assert_eq!(d.route(addr(5000), &binding_request("ours1:theirs")), Ok(PeerId(1)));
-        assert_eq!(d.route(addr(5000), &[0x80, 0x60, 0, 1]), Ok(PeerId(1)));
+        assert_eq!(d.route(Via::Udp, addr(5000), &[0x80, 0x60, 0, 1]), Err(Unrouted::UnknownAddress));
+        assert_eq!(d.route(Via::Udp, addr(5000), &binding_request("ours1:theirs")), Ok(PeerId(1)));
+        assert_eq!(d.route(Via::Udp, addr(5000), &[0x80, 0x60, 0, 1]), Ok(PeerId(1)));
     }
 
     #[test]
     fn unknown_ufrag_and_garbage_are_rejected() {
         let mut d = Demux::default();
         d.register_ufrag("ours1".into(), PeerId(1));
-        assert_eq!(d.route(addr(1), &binding_request("nope:x")), Err(Unrouted::UnknownUfrag));
-        assert_eq!(d.route(addr(1), &binding_request("nocolon")), Err(Unrouted::UnknownAddress));
-        assert_eq!(d.route(addr(1), &[]), Err(Unrouted::UnknownAddress));
+        assert_eq!(d.route(Via::Udp, addr(1), &binding_request("nope:x")), Err(Unrouted::UnknownUfrag));
+        assert_eq!(d.route(Via::Udp, addr(1), &binding_request("nocolon")), Err(Unrouted::UnknownAddress));
+        assert_eq!(d.route(Via::Udp, addr(1), &[]), Err(Unrouted::UnknownAddress));
     }
 
     #[test]
@@ -111,20 +114,32 @@ mod tests {
         let mut d = Demux::default();
         d.register_ufrag("a".into(), PeerId(1));
         d.register_ufrag("b".into(), PeerId(2));
-        d.route(addr(1), &binding_request("a:x")).unwrap();
-        d.route(addr(2), &binding_request("b:x")).unwrap();
+        d.route(Via::Udp, addr(1), &binding_request("a:x")).unwrap();
+        d.route(Via::Udp, addr(2), &binding_request("b:x")).unwrap();
         d.evict(PeerId(1));
         assert_eq!(d.len(), 2);
-        assert_eq!(d.route(addr(1), &[0x80]), Err(Unrouted::UnknownAddress));
-        assert_eq!(d.route(addr(2), &[0x80]), Ok(PeerId(2)));
+        assert_eq!(d.route(Via::Udp, addr(1), &[0x80]), Err(Unrouted::UnknownAddress));
+        assert_eq!(d.route(Via::Udp, addr(2), &[0x80]), Ok(PeerId(2)));
+    }
+
+    #[test]
+    fn tcp_and_udp_addresses_are_kept_apart() {
+        let mut d = Demux::default();
+        d.register_ufrag("a".into(), PeerId(1));
+        d.register_ufrag("b".into(), PeerId(2));
+        d.route(Via::Udp, addr(1), &binding_request("a:x")).unwrap();
+        d.route(Via::Tcp, addr(1), &binding_request("b:x")).unwrap();
+        assert_eq!(d.route(Via::Udp, addr(1), &[0x80]), Ok(PeerId(1)));
+        assert_eq!(d.route(Via::Tcp, addr(1), &[0x80]), Ok(PeerId(2)));
+        assert_eq!(d.route(Via::Tcp, addr(2), &[0x80]), Err(Unrouted::UnknownAddress));
     }
 
     #[test]
     fn rebinding_is_relearnt_from_the_next_check() {
         let mut d = Demux::default();
         d.register_ufrag("a".into(), PeerId(1));
-        d.route(addr(1), &binding_request("a:x")).unwrap();
-        d.route(addr(9), &binding_request("a:x")).unwrap();
-        assert_eq!(d.route(addr(9), &[0x80]), Ok(PeerId(1)));
+        d.route(Via::Udp, addr(1), &binding_request("a:x")).unwrap();
+        d.route(Via::Udp, addr(9), &binding_request("a:x")).unwrap();
+        assert_eq!(d.route(Via::Udp, addr(9), &[0x80]), Ok(PeerId(1)));
     }
 }

@@ -4,14 +4,15 @@
 //! retransmits hundreds of milliseconds later. The peer keeps the first few and hands them to
 //! its PC once the answer is applied.
 
+use crate::transmit::Via;
 use bytes::BytesMut;
 use std::net::SocketAddr;
 
 /// Checks kept at most (a browser sends one per candidate pair, then retransmits).
 const MAX_HELD: usize = 8;
 
-/// A datagram held back: the local address it arrived on, its sender, its bytes.
-pub(crate) type Held = (SocketAddr, SocketAddr, BytesMut);
+/// A datagram held back: its transport, the local address it arrived on, its sender, its bytes.
+pub(crate) type Held = (Via, SocketAddr, SocketAddr, BytesMut);
 
 /// The checks a peer holds until its remote description is applied.
 #[derive(Default)]
@@ -22,9 +23,9 @@ pub(crate) struct EarlyChecks {
 impl EarlyChecks {
     /// Keeps `datagram` if there is room (the rest are dropped, as before: the client will
     /// retransmit them).
-    pub(crate) fn hold(&mut self, local: SocketAddr, from: SocketAddr, datagram: &[u8]) {
+    pub(crate) fn hold(&mut self, via: Via, local: SocketAddr, from: SocketAddr, datagram: &[u8]) {
         if self.held.len() < MAX_HELD {
-            self.held.push((local, from, BytesMut::from(datagram)));
+            self.held.push((via, local, from, BytesMut::from(datagram)));
         }
     }
 
@@ -48,11 +49,11 @@ mod tests {
         let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let mut e = EarlyChecks::default();
         for i in 0..20u8 {
-            e.hold(a, a, &[0, i]);
+            e.hold(Via::Udp, a, a, &[0, i]);
         }
         let held = e.take();
         assert_eq!(held.len(), MAX_HELD);
-        assert_eq!(&held[0].2[..], &[0, 0]);
+        assert_eq!(&held[0].3[..], &[0, 0]);
         assert!(e.take().is_empty(), "taken once");
         assert!(is_stun(&[0x00, 1]) && is_stun(&[0x01]) && !is_stun(&[0x80]) && !is_stun(&[22]) && !is_stun(&[]));
     }

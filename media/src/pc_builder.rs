@@ -1,13 +1,16 @@
-//! How the shard builds one PeerConnection: ICE-lite with a ufrag we choose and one host
-//! candidate per advertised address, the codecs we forward (Opus, VP8), and the interceptors of
+//! How the shard builds one PeerConnection: ICE-lite with a ufrag we choose, one UDP host
+//! candidate per advertised address and, with ICE over TCP on, one passive TCP host candidate
+//! per advertised address (RFC 6544; lower priority, so UDP wins where it works), the codecs we forward (Opus, VP8), and the interceptors of
 //! its direction. Owns construction only; what the shard keeps beside a PC is `peer.rs`.
 
 use crate::api::PeerRole;
 use crate::config::MediaConfig;
 use crate::interceptor::RtcpTap;
+use crate::candidates::Candidates;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use rtc::ice::mdns::MulticastDnsMode;
+use rtc::ice::tcp_type::TcpType;
 use rtc::interceptor::{NackGeneratorBuilder, ReceiverReportBuilder, Registry, Slot, TwccReceiverBuilder};
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_VP8};
@@ -97,15 +100,15 @@ fn interceptors(role: PeerRole) -> Registry {
     }
 }
 
-/// Builds an ICE-lite PeerConnection for `role` with credentials `ufrag`/`pwd` and a host
-/// candidate for each of `candidates` (the shard's socket as advertised), followed by the
-/// end-of-gathering marker.
+/// Builds an ICE-lite PeerConnection for `role` with credentials `ufrag`/`pwd`, a UDP host
+/// candidate for each of `candidates.udp` and a passive TCP one for each of `candidates.tcp`
+/// (the shard's sockets as advertised), followed by the end-of-gathering marker.
 pub(crate) fn build_pc(
     config: &MediaConfig,
     role: PeerRole,
     ufrag: String,
     pwd: String,
-    candidates: &[SocketAddr],
+    candidates: &Candidates,
     now: Instant,
 ) -> Result<RTCPeerConnection, RtcError> {
     let setting_engine = SettingEngineBuilder::new()
@@ -131,23 +134,28 @@ pub(crate) fn build_pc(
         .with_media_engine(me)
         .with_interceptor_registry(registry)
         .build(now)?;
-    for candidate in candidates {
-        add_host_candidate(&mut pc, *candidate)?;
+    for candidate in &candidates.udp {
+        add_host_candidate(&mut pc, *candidate, TcpType::Unspecified)?;
+    }
+    for candidate in &candidates.tcp {
+        add_host_candidate(&mut pc, *candidate, TcpType::Passive)?;
     }
     pc.add_local_candidate(RTCIceCandidateInit::default())?;
     Ok(pc)
 }
 
-fn add_host_candidate(pc: &mut RTCPeerConnection, addr: SocketAddr) -> Result<(), RtcError> {
+/// A host candidate at `addr`: UDP if `tcp_type` is unspecified, else TCP of that type.
+fn add_host_candidate(pc: &mut RTCPeerConnection, addr: SocketAddr, tcp_type: TcpType) -> Result<(), RtcError> {
+    let network = if tcp_type == TcpType::Unspecified { "udp" } else { "tcp" };
     let host = CandidateHostConfig {
         base_config: CandidateConfig {
-            network: "udp".into(),
+            network: network.into(),
             address: addr.ip().to_string(),
             port: addr.port(),
             component: 1,
             ..Default::default()
         },
-        ..Default::default()
+        tcp_type,
     }
     .new_candidate_host()?;
     pc.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)

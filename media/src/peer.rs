@@ -12,7 +12,7 @@ use crate::ids::{PeerId, RouteId, SourceId};
 use crate::early_checks::{is_stun, EarlyChecks};
 use crate::source::{Layer, SourceOptions};
 use crate::stats::TrackStats;
-use crate::transmit::Transmit;
+use crate::transmit::{Transmit, Via};
 use crate::vp8::Vp8Rewrite;
 use bytes::BytesMut;
 use rtc::media_stream::MediaStreamTrack;
@@ -66,9 +66,12 @@ pub(crate) struct Peer {
     pub(crate) pc: RTCPeerConnection,
     /// The address the client's last datagram came from.
     pub(crate) remote: Option<SocketAddr>,
-    /// The remote address of the selected ICE candidate pair, read after every drain (the
-    /// selection only changes while `rtc` handles the client's datagrams): where media goes.
-    send_to: Option<SocketAddr>,
+    /// The transport of that datagram.
+    remote_via: Via,
+    /// The remote address and transport of the selected ICE candidate pair, read after every
+    /// drain (the selection only changes while `rtc` handles the client's datagrams): where
+    /// media goes.
+    send_to: Option<(SocketAddr, Via)>,
     pub(crate) connected: bool,
     /// Earliest time the PC wants `handle_timeout`, cached after every drain.
     pub(crate) next_timeout: Option<Instant>,
@@ -100,6 +103,7 @@ impl Peer {
             role,
             pc,
             remote: None,
+            remote_via: Via::Udp,
             send_to: None,
             connected: false,
             next_timeout: None,
@@ -115,19 +119,20 @@ impl Peer {
         }
     }
 
-    /// A datagram from `from` to our candidate `local`.
-    pub(crate) fn handle_read(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, datagram: &[u8]) {
+    /// A datagram from `from` to our candidate `local`, by `via`.
+    pub(crate) fn handle_read(&mut self, now: Instant, via: Via, local: SocketAddr, from: SocketAddr, datagram: &[u8]) {
         if self.role == PeerRole::Subscriber && is_stun(datagram) && self.pc.remote_description().is_none() {
-            return self.early.hold(local, from, datagram);
+            return self.early.hold(via, local, from, datagram);
         }
         self.remote = Some(from);
+        self.remote_via = via;
         let msg = TaggedBytesMut {
             now,
             transport: TransportContext {
                 local_addr: local,
                 peer_addr: from,
                 ecn: None,
-                transport_protocol: TransportProtocol::UDP,
+                transport_protocol: protocol_of(via),
             },
             message: BytesMut::from(datagram),
         };
@@ -163,17 +168,17 @@ impl Peer {
             reads.push(msg.message);
         }
         while let Some(w) = self.pc.poll_write() {
-            transmits.push_back(Transmit { to: w.transport.peer_addr, payload: w.message });
+            transmits.push_back(transmit_of(w));
         }
         self.next_timeout = self.pc.poll_timeout();
-        self.send_to = self.pc.selected_remote_addr();
+        self.send_to = self.pc.selected_remote().map(|(addr, protocol)| (addr, via_of(protocol)));
     }
 
     /// Closes the PC and queues what the close produced (DTLS close_notify and the like).
     pub(crate) fn close(&mut self, transmits: &mut VecDeque<Transmit>) {
         let _ = self.pc.close();
         while let Some(w) = self.pc.poll_write() {
-            transmits.push_back(Transmit { to: w.transport.peer_addr, payload: w.message });
+            transmits.push_back(transmit_of(w));
         }
     }
 
@@ -201,8 +206,8 @@ impl Peer {
             .and_then(|answer| self.pc.set_remote_description(now, answer))
             .map_err(|e| format!("invalid answer: {e}"))?;
         self.offer_in_flight = false;
-        for (local, from, datagram) in self.early.take() {
-            self.handle_read(now, local, from, &datagram);
+        for (via, local, from, datagram) in self.early.take() {
+            self.handle_read(now, via, local, from, &datagram);
         }
         Ok(())
     }
@@ -300,7 +305,7 @@ impl Peer {
         packet: &rtc::rtp::Packet,
         (vp8, audio_level): (Vp8Rewrite, Option<u8>),
     ) -> Result<(), SendError> {
-        let to = self.send_to.or(self.remote).ok_or(SendError::NotReady)?;
+        let (to, via) = self.send_to.or(self.remote.map(|r| (r, self.remote_via))).ok_or(SendError::NotReady)?;
         scratch.resize(packet.marshal_size(), 0);
         let mut n = packet.marshal_to(scratch).map_err(SendError::Failed)?;
         let header_len = packet.header.marshal_size();
@@ -337,7 +342,7 @@ impl Peer {
         if let (Some(bwe), Some(_)) = (self.bwe.as_mut(), ext.twcc) {
             bwe.on_sent(now, payload.len());
         }
-        transmits.push_back(Transmit { to, payload });
+        transmits.push_back(Transmit { to, via, payload });
         Ok(())
     }
 
@@ -448,4 +453,23 @@ impl Peer {
         }
         (inbound, rtt)
     }
+}
+
+fn protocol_of(via: Via) -> TransportProtocol {
+    match via {
+        Via::Udp => TransportProtocol::UDP,
+        Via::Tcp => TransportProtocol::TCP,
+    }
+}
+
+fn via_of(protocol: TransportProtocol) -> Via {
+    match protocol {
+        TransportProtocol::TCP => Via::Tcp,
+        _ => Via::Udp,
+    }
+}
+
+/// A datagram `rtc` wrote, addressed by its transport context.
+fn transmit_of(w: TaggedBytesMut) -> Transmit {
+    Transmit { to: w.transport.peer_addr, via: via_of(w.transport.transport_protocol), payload: w.message }
 }

@@ -35,6 +35,12 @@ pub struct MediaCounters {
     pub dropped_unrouted: AtomicU64,
     /// The datagram could not be sent: send buffer full, or an error for its destination.
     pub dropped_send_buffer: AtomicU64,
+    /// A packet for an ICE/TCP client whose connection is gone or whose send queue is full.
+    pub dropped_tcp_queue: AtomicU64,
+    /// ICE/TCP connections open now (a gauge).
+    pub tcp_connections: AtomicU64,
+    /// ICE/TCP connections closed at once because too many were open.
+    pub tcp_refused: AtomicU64,
     /// Keyframe requests received from subscribers.
     pub keyframe_requests_received: AtomicU64,
     /// `sendmmsg` calls made (datagrams sent ÷ this = the average batch).
@@ -92,7 +98,7 @@ impl MediaCounters {
     }
 
     /// Dropped packets by reason, for `packets_dropped_total{reason}`.
-    pub fn dropped_by_reason(&self) -> [(&'static str, u64); 9] {
+    pub fn dropped_by_reason(&self) -> [(&'static str, u64); 10] {
         [
             ("bandwidth", Self::get(&self.dropped_bandwidth)),
             ("muted", Self::get(&self.dropped_muted)),
@@ -103,6 +109,7 @@ impl MediaCounters {
             ("write_error", Self::get(&self.dropped_write_error)),
             ("unrouted", Self::get(&self.dropped_unrouted)),
             ("send_buffer", Self::get(&self.dropped_send_buffer)),
+            ("tcp_queue", Self::get(&self.dropped_tcp_queue)),
         ]
     }
 }

@@ -94,7 +94,7 @@ mod tests {
     use std::net::{SocketAddr, UdpSocket};
 
     fn transmit(to: SocketAddr, body: &[u8]) -> Transmit {
-        Transmit { to, payload: BytesMut::from(body) }
+        Transmit { to, via: crate::transmit::Via::Udp, payload: BytesMut::from(body) }
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub struct RunningServer {
     pub(crate) state: Arc<AppState>,
     http_addr: SocketAddr,
     udp_addr: SocketAddr,
+    tcp_addr: Option<SocketAddr>,
     http_task: tokio::task::JoinHandle<()>,
     media: MediaRuntime,
     event_tasks: EventTasks,
@@ -59,14 +60,19 @@ pub async fn spawn_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::
     }
     let media_config = MediaConfig {
         udp_bind: config.udp_addr(),
+        tcp_bind: config.tcp_addr(),
         public_ips: config.public_ip.clone(),
         ice_disconnected_timeout: (config.ice_timeout() / 3).max(Duration::from_secs(1)),
         ice_failed_timeout: config.ice_timeout(),
         ..MediaConfig::default()
     };
     let (media, media_handle, media_events) = MediaRuntime::start(media_config)
-        .map_err(|e| anyhow::anyhow!("cannot bind the media socket {}: {e}", config.udp_addr()))?;
+        .map_err(|e| {
+            let tcp = config.tcp_addr().map(|t| format!(" / ICE-TCP {t}")).unwrap_or_default();
+            anyhow::anyhow!("cannot bind the media sockets (UDP {}{tcp}): {e}; pick free ports (--udp-port, --tcp-port)", config.udp_addr())
+        })?;
     let udp_addr = media_handle.local_addr();
+    let tcp_addr = media_handle.tcp_addr();
     let shutdown = CancellationToken::new();
     let metrics = Arc::new(Metrics::new(media_handle.clone()));
     let store = StoreHandle::new(store);
@@ -123,8 +129,8 @@ pub async fn spawn_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::
             warn!(error = %e, "HTTP server stopped with an error");
         }
     });
-    info!(http = %http_addr, udp = %udp_addr, "switchboard listening; open {scheme}://{http_addr}/");
-    Ok(RunningServer { state, http_addr, udp_addr, http_task, media, event_tasks })
+    info!(http = %http_addr, udp = %udp_addr, ice_tcp = ?tcp_addr, "switchboard listening; open {scheme}://{http_addr}/");
+    Ok(RunningServer { state, http_addr, udp_addr, tcp_addr, http_task, media, event_tasks })
 }
 
 impl RunningServer {
@@ -136,6 +142,11 @@ impl RunningServer {
     /// The media UDP address.
     pub fn udp_addr(&self) -> SocketAddr {
         self.udp_addr
+    }
+
+    /// The ICE/TCP address, if ICE over TCP is on.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp_addr
     }
 
     /// Runs until SIGINT or SIGTERM (or `POST /api/v1/server/drain`), then drains: readiness off,

@@ -71,9 +71,15 @@ pub struct Settings {
     /// UDP port for all media [default: 7882].
     #[arg(long, global = true, env = "SWITCHBOARD_UDP_PORT")]
     pub udp_port: Option<u16>,
-    /// Address the media socket binds [default: 127.0.0.1].
+    /// Address the media socket (and the ICE/TCP listener) binds [default: 127.0.0.1].
     #[arg(long, global = true, env = "SWITCHBOARD_UDP_BIND")]
     pub udp_bind: Option<IpAddr>,
+    /// TCP port of ICE over TCP, for clients whose network blocks UDP [default: 7881].
+    #[arg(long, global = true, env = "SWITCHBOARD_TCP_PORT")]
+    pub tcp_port: Option<u16>,
+    /// Offer ICE over TCP beside UDP: true or false [default: true].
+    #[arg(long, global = true, env = "SWITCHBOARD_ICE_TCP")]
+    pub ice_tcp: Option<bool>,
     /// Address(es) to advertise in ICE candidates (repeat or comma-separate) [default: the bound address].
     #[arg(long, global = true, env = "SWITCHBOARD_PUBLIC_IP", value_delimiter = ',')]
     pub public_ip: Vec<IpAddr>,
@@ -133,6 +139,8 @@ impl Settings {
             bind,
             udp_port,
             udp_bind,
+            tcp_port,
+            ice_tcp,
             api_key,
             api_secret,
             ice_timeout_s,

@@ -22,8 +22,13 @@ pub struct Config {
     pub bind: SocketAddr,
     /// UDP port of the media socket (all peers share it; 0 picks a free port).
     pub udp_port: u16,
-    /// Address the media socket binds.
+    /// Address the media socket binds (and the ICE/TCP listener).
     pub udp_bind: IpAddr,
+    /// TCP port of ICE over TCP (RFC 6544), for clients whose network blocks UDP (0 picks a
+    /// free port).
+    pub tcp_port: u16,
+    /// Offer ICE over TCP beside UDP.
+    pub ice_tcp: bool,
     /// Addresses advertised in ICE candidates (NAT 1:1); empty: the bound address.
     pub public_ip: Vec<IpAddr>,
     /// API key (token issuer).
@@ -113,6 +118,8 @@ impl Default for Config {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 7880)),
             udp_port: 7882,
             udp_bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            tcp_port: 7881,
+            ice_tcp: true,
             public_ip: Vec::new(),
             api_key: DEV_API_KEY.into(),
             api_secret: DEV_API_SECRET.into(),
@@ -222,6 +229,11 @@ impl Config {
         SocketAddr::new(self.udp_bind, self.udp_port)
     }
 
+    /// ICE/TCP listen address, if ICE over TCP is on.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.ice_tcp.then(|| SocketAddr::new(self.udp_bind, self.tcp_port))
+    }
+
     /// ICE failure timeout.
     pub fn ice_timeout(&self) -> Duration {
         Duration::from_secs(self.ice_timeout_s.max(1))
@@ -248,6 +260,8 @@ mod tests {
         let c = Config::default();
         assert_eq!(c.bind.to_string(), "127.0.0.1:7880");
         assert_eq!(c.udp_addr().to_string(), "127.0.0.1:7882");
+        assert_eq!(c.tcp_addr().map(|a| a.to_string()).as_deref(), Some("127.0.0.1:7881"));
+        assert_eq!(Config::from_toml("ice_tcp = false").unwrap().tcp_addr(), None);
         assert!(c.is_dev_mode());
         c.validate().unwrap();
     }

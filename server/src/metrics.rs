@@ -24,6 +24,10 @@ pub mod names {
     pub const SESSIONS: &str = "switchboard_sessions";
     /// Gauge: PeerConnections on the media shard.
     pub const MEDIA_PEERS: &str = "switchboard_media_peers";
+    /// Gauge: open ICE/TCP connections.
+    pub const ICE_TCP_CONNECTIONS: &str = "switchboard_ice_tcp_connections";
+    /// Counter: ICE/TCP connections closed at once because too many were open.
+    pub const ICE_TCP_REFUSED: &str = "switchboard_ice_tcp_refused_total";
     /// Counter: RTP packets received from publishers.
     pub const PACKETS_RECEIVED: &str = "switchboard_packets_received_total";
     /// Counter: RTP packets forwarded to subscribers.
@@ -68,6 +72,8 @@ pub(crate) struct Metrics {
     tracks: IntGauge,
     sessions: IntGauge,
     media_peers: IntGauge,
+    ice_tcp_connections: IntGauge,
+    ice_tcp_refused: IntCounter,
     packets_received: IntCounter,
     packets_forwarded: IntCounter,
     bytes_forwarded: IntCounter,
@@ -128,6 +134,8 @@ impl Metrics {
             tracks: gauge(&r, TRACKS, "Published tracks"),
             sessions: gauge(&r, SESSIONS, "Live WebSocket sessions"),
             media_peers: gauge(&r, MEDIA_PEERS, "PeerConnections on the media shard"),
+            ice_tcp_connections: gauge(&r, ICE_TCP_CONNECTIONS, "Open ICE/TCP connections (clients whose network blocks UDP)"),
+            ice_tcp_refused: counter(&r, ICE_TCP_REFUSED, "ICE/TCP connections closed at once because too many were open"),
             packets_received: counter(&r, PACKETS_RECEIVED, "RTP packets received from publishers"),
             packets_forwarded: counter(&r, PACKETS_FORWARDED, "RTP packets forwarded to subscribers"),
             bytes_forwarded: counter(&r, BYTES_FORWARDED, "RTP payload bytes forwarded to subscribers"),
@@ -180,6 +188,8 @@ impl Metrics {
         sync_atomic(&self.keyframe_requests.with_label_values(&["received"]), &m.keyframe_requests_received);
         sync_atomic(&self.keyframe_requests.with_label_values(&["sent"]), &m.plis_sent);
         sync_atomic(&self.media_send_calls, &m.send_calls);
+        sync_atomic(&self.ice_tcp_refused, &m.tcp_refused);
+        self.ice_tcp_connections.set(MediaCounters::get(&m.tcp_connections) as i64);
         for (reason, value) in m.dropped_by_reason() {
             sync(&self.packets_dropped.with_label_values(&[reason]), value);
         }
@@ -232,6 +242,8 @@ mod tests {
             names::TRACKS,
             names::SESSIONS,
             names::MEDIA_PEERS,
+            names::ICE_TCP_CONNECTIONS,
+            names::ICE_TCP_REFUSED,
             names::PACKETS_RECEIVED,
             names::PACKETS_FORWARDED,
             names::BYTES_FORWARDED,

@@ -22,12 +22,13 @@ pub struct Snapshot {
     pub session_tasks: usize,
 }
 
-/// The test configuration: 127.0.0.1 with ephemeral ports, dev credentials, a 3 s ICE timeout,
+/// The test configuration: 127.0.0.1 with ephemeral ports (HTTP, UDP, ICE/TCP), dev credentials, a 3 s ICE timeout,
 /// rooms that close as soon as they are empty, and an in-memory store.
 pub fn test_config() -> Config {
     Config {
         bind: "127.0.0.1:0".parse().expect("a valid literal address"),
         udp_port: 0,
+        tcp_port: 0,
         ice_timeout_s: 3,
         empty_timeout_s: 0,
         store_path: ":memory:".into(),

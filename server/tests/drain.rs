@@ -20,7 +20,7 @@ fn token(room: &str, identity: &str) -> String {
 /// Starts the binary on ephemeral ports and returns it with its HTTP base URL.
 async fn start(store: &std::path::Path, drain_timeout_s: u64) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["--bind", "127.0.0.1:0", "--udp-port", "0", "--ice-timeout-s", "30"])
+        .args(["--bind", "127.0.0.1:0", "--udp-port", "0", "--tcp-port", "0", "--ice-timeout-s", "30"])
         .args(["--drain-timeout-s", &drain_timeout_s.to_string()])
         .arg("--store-path")
         .arg(store)

@@ -41,15 +41,15 @@ fn client_offer(track_id: &str) -> String {
     pc.local_description().expect("a local description").sdp
 }
 
-/// `(address, port)` of every `a=candidate` line.
-fn candidates(sdp: &str) -> Vec<(String, u16)> {
+/// `(transport, address, port)` of every `a=candidate` line.
+fn candidates(sdp: &str) -> Vec<(String, String, u16)> {
     sdp.lines()
         .filter_map(|line| line.trim().strip_prefix("a=candidate:"))
         .map(|candidate| {
             // foundation component transport priority address port "typ" type …
             let fields: Vec<&str> = candidate.split_whitespace().collect();
             assert!(fields.len() >= 8 && fields[6] == "typ", "malformed candidate: {candidate}");
-            (fields[4].to_owned(), fields[5].parse().expect("a numeric port"))
+            (fields[2].to_lowercase(), fields[4].to_owned(), fields[5].parse().expect("a numeric port"))
         })
         .collect()
 }
@@ -74,10 +74,13 @@ async fn publish_answer_advertises_the_public_ip_while_media_binds_loopback() {
 
     let found = candidates(sdp);
     assert!(!found.is_empty(), "the answer carries a candidate:\n{sdp}");
-    for (address, port) in &found {
+    let tcp_port = server.tcp_addr().expect("ICE over TCP is on by default").port();
+    for (transport, address, port) in &found {
         assert_eq!(address, &PUBLIC_IP.to_string(), "every candidate advertises the public IP:\n{sdp}");
-        assert_eq!(*port, media.port(), "with the media port:\n{sdp}");
+        let want = if transport == "tcp" { tcp_port } else { media.port() };
+        assert_eq!(*port, want, "with the {transport} media port:\n{sdp}");
     }
+    assert!(found.iter().any(|(t, ..)| t == "udp") && found.iter().any(|(t, ..)| t == "tcp"), "UDP and TCP candidates:\n{sdp}");
     assert!(!sdp.contains("127.0.0.1"), "the bound loopback address is not advertised:\n{sdp}");
 }
 

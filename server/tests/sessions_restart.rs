@@ -66,7 +66,7 @@ async fn a_leg_left_open_by_a_crash_is_closed_at_the_next_start() {
     let dir = TempDir::new("crash");
     let db = dir.0.join("switchboard.db");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["--bind", "127.0.0.1:0", "--udp-port", "0", "--empty-timeout-s", "60", "--log-format", "json"])
+        .args(["--bind", "127.0.0.1:0", "--udp-port", "0", "--tcp-port", "0", "--empty-timeout-s", "60", "--log-format", "json"])
         .arg("--store-path")
         .arg(&db)
         .env("RUST_LOG", "info")

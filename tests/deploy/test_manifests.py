@@ -324,6 +324,8 @@ class Workloads(unittest.TestCase):
                     self.assertEqual(bind_port(config), port(container, "http")["containerPort"])
                     media = port(container, "media")
                     self.assertEqual((media["containerPort"], media["protocol"]), (config["udp_port"], "UDP"))
+                    media_tcp = port(container, "media-tcp")
+                    self.assertEqual((media_tcp["containerPort"], media_tcp["protocol"]), (config["tcp_port"], "TCP"))
                     self.assertIn(str(PurePosixPath(config["store_path"]).parent), writable)
                     spec = w["spec"]["template"]["spec"]
                     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
@@ -399,8 +401,9 @@ class Workloads(unittest.TestCase):
                 allowed = {(p["port"], p["protocol"]): rule
                            for rule in policy["spec"]["ingress"] for p in rule["ports"]}
                 self.assertIn(("http", "TCP"), allowed)
-                media_from = [f.get("ipBlock", {}).get("cidr") for f in allowed[("media", "UDP")]["from"]]
-                self.assertIn("0.0.0.0/0", media_from, "clients send media from anywhere")
+                for name, protocol in (("media", "UDP"), ("media-tcp", "TCP")):
+                    media_from = [f.get("ipBlock", {}).get("cidr") for f in allowed[(name, protocol)]["from"]]
+                    self.assertIn("0.0.0.0/0", media_from, f"clients send media ({protocol}) from anywhere")
 
     def test_media_is_exposed_as_the_overlay_says(self):
         for path, docs, w in cases():
@@ -412,6 +415,8 @@ class Workloads(unittest.TestCase):
                 if "hostPort" in media:
                     # (a) hostPort: the node's address, one pod per node.
                     self.assertEqual(media["hostPort"], media["containerPort"], "clients are told this port")
+                    media_tcp = port(container, "media-tcp")
+                    self.assertEqual(media_tcp.get("hostPort"), media_tcp["containerPort"], "and this one")
                     advertised = env["SWITCHBOARD_PUBLIC_IP"]["valueFrom"]["fieldRef"]["fieldPath"]
                     self.assertEqual(advertised, "status.hostIP")
                     anti = w["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
@@ -437,9 +442,9 @@ class Workloads(unittest.TestCase):
                             if s["spec"].get("type") == "LoadBalancer"
                             and s["spec"]["selector"].get("statefulset.kubernetes.io/pod-name") == pod_name]
                         self.assertEqual(len(balancers), 1, pod_name)
-                        (p,) = balancers[0]["spec"]["ports"]
-                        self.assertEqual((p["port"], p["protocol"], p["targetPort"]),
-                                         (config["udp_port"], "UDP", "media"))
+                        ports = {(p["port"], p["protocol"], p["targetPort"]) for p in balancers[0]["spec"]["ports"]}
+                        self.assertEqual(ports, {(config["udp_port"], "UDP", "media"),
+                                                 (config["tcp_port"], "TCP", "media-tcp")})
                         self.assertEqual(balancers[0]["spec"]["externalTrafficPolicy"], "Local")
                     self.assertEqual(len(set(addresses)), len(addresses), "each pod advertises its own address")
 
@@ -518,7 +523,7 @@ class Dockerfile(unittest.TestCase):
         self.assertTrue(ok, output)
         config = tomllib.loads(text)
         exposed = set(" ".join(instruction("EXPOSE")).split())
-        self.assertEqual(exposed, {f"{bind_port(config)}/tcp", f"{config['udp_port']}/udp"})
+        self.assertEqual(exposed, {f"{bind_port(config)}/tcp", f"{config['udp_port']}/udp", f"{config['tcp_port']}/tcp"})
         store = str(PurePosixPath(config["store_path"]).parent)
         self.assertIn(store, exec_form(instruction("VOLUME")[0]))
         uid, gid = instruction("USER")[0].split(":")
@@ -540,7 +545,7 @@ class Dockerfile(unittest.TestCase):
                 self.assertEqual((pod["runAsUser"], pod["runAsGroup"], pod["fsGroup"]), (uid, gid, gid))
                 for pod_name in pod_names(w):
                     _, _, _, cluster = pod_config(docs, w, pod_name)
-                    for key in ("bind", "udp_bind", "udp_port", "store_path", "drain_timeout_s"):
+                    for key in ("bind", "udp_bind", "udp_port", "tcp_port", "store_path", "drain_timeout_s"):
                         self.assertEqual(cluster[key], image[key], key)
         base = workload(documents(KUSTOMIZE_ROOT / "base"))
         args = server_container(base)["args"]

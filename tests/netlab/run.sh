@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Runs the impaired-network browser test (tests/netlab/shaped.test.js), as root: builds the netlab
-# namespaces (netlab.sh: sbsrv with the server on 10.77.0.1, sbc1..sbc4 with one Chromium each),
-# shapes one subscriber's link and asserts that the server adapts what it sends it. It does not
+# Runs the impaired-network browser tests, as root: each builds the netlab namespaces (netlab.sh:
+# sbsrv with the server on 10.77.0.1, sbc1..sbcN with one Chromium each). reachability.test.js
+# blocks UDP for one page, which must join over ICE/TCP; shaped.test.js shapes one subscriber's
+# link and asserts that the server adapts what it sends it. Arguments: test files to run instead
+# of both (e.g. ./reachability.test.js). It does not
 # build the server: pass the binary in SWITCHBOARD_BIN (default:
 # ${CARGO_TARGET_DIR:-target}/release/switchboard). Artifacts (netlab-report.json, the server's
 # log, one log per page) go to ${ARTIFACTS_DIR:-tests/netlab/artifacts}. Installs what is missing
 # (Debian iptables and chromium, the npm packages of tests/e2e) before anything starts; nothing
 # in the lab can reach anything outside 10.77.0.0/24. Bounded: the whole run stops within
-# NETLAB_RUN_TIMEOUT_S (default 300) and tears down only what it created.
+# NETLAB_RUN_TIMEOUT_S (default 420) and tears down only what it created.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -54,7 +56,9 @@ trap teardown_lab EXIT
 
 cd "$here"
 status=0
-timeout -k 10 "${NETLAB_RUN_TIMEOUT_S:-300}" node --test --test-concurrency=1 --test-reporter=spec ./shaped.test.js || status=$?
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(./reachability.test.js ./shaped.test.js)
+timeout -k 10 "${NETLAB_RUN_TIMEOUT_S:-420}" node --test --test-concurrency=1 --test-reporter=spec "${tests[@]}" || status=$?
 if [ -s "$ARTIFACTS_DIR/netlab-report.json" ]; then
   echo
   node "$here/report.js" --brief "$ARTIFACTS_DIR/netlab-report.json"

@@ -13,16 +13,17 @@
 //! samples are assembled in `sample.rs`.
 
 use crate::api::{MediaCommand, MediaEvent, MediaKind, PeerRole, SdpKind};
-use crate::config::MediaConfig;
+use crate::config::{Bound, MediaConfig};
 use crate::demux::Demux;
 use crate::ids::{IdMap, PeerId, RouteId, SourceId};
+use crate::candidates::Candidates;
 use crate::pc_builder::{build_pc, ice_credentials, AUDIO_LEVEL_URI};
 use crate::fanout::{Arrival, Fanout, Legs};
 use crate::peer::{LegTrack, Peer};
 use crate::route::{Route, RouteOptions};
 use crate::source::{Ingest, Layer, LayerWant, Source};
 use crate::stats::{MediaCounters, PeerStats, ShardSnapshot};
-use crate::transmit::Transmit;
+use crate::transmit::{Transmit, Via};
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::state::RTCPeerConnectionState;
@@ -38,8 +39,8 @@ mod rtcp;
 /// The sans-IO media shard.
 pub struct Shard {
     config: MediaConfig,
-    /// Address(es) in our candidates; the transport context's local address must match one.
-    candidates: Vec<SocketAddr>,
+    /// Addresses in our candidates; the transport context's local address must match one.
+    candidates: Candidates,
     peers: IdMap<PeerId, Peer>,
     sources: IdMap<SourceId, Source>,
     routes: IdMap<RouteId, Route>,
@@ -64,10 +65,11 @@ pub struct Shard {
 const HOUSEKEEPING: Duration = Duration::from_millis(250);
 
 impl Shard {
-    /// A shard whose socket is bound at `local` (advertised as `config.public_ips`, if any).
-    pub fn new(config: MediaConfig, local: SocketAddr, counters: Arc<MediaCounters>) -> Self {
+    /// A shard whose sockets are bound at `bound` (a UDP address alone: no ICE over TCP),
+    /// advertised as `config.public_ips`, if any.
+    pub fn new(config: MediaConfig, bound: impl Into<Bound>, counters: Arc<MediaCounters>) -> Self {
         Self {
-            candidates: config.advertised(local),
+            candidates: config.candidates(bound.into()),
             config,
             peers: IdMap::default(),
             sources: IdMap::default(),
@@ -122,19 +124,29 @@ impl Shard {
         self.peers.values().filter_map(|p| p.next_timeout).chain(self.next_housekeeping).min()
     }
 
-    /// A datagram arrived on the socket from `from`.
+    /// A datagram arrived on the UDP socket from `from`.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
-        let peer_id = match self.demux.route(from, datagram) {
+        self.handle_input(now, Via::Udp, from, datagram);
+    }
+
+    /// One RFC 4571 frame (a STUN, DTLS, SRTP or SRTCP packet) arrived on the ICE/TCP
+    /// connection from `from`.
+    pub fn handle_tcp_frame(&mut self, now: Instant, from: SocketAddr, frame: &[u8]) {
+        self.handle_input(now, Via::Tcp, from, frame);
+    }
+
+    fn handle_input(&mut self, now: Instant, via: Via, from: SocketAddr, datagram: &[u8]) {
+        let peer_id = match self.demux.route(via, from, datagram) {
             Ok(p) => p,
             Err(why) => {
                 MediaCounters::add(&self.counters.dropped_unrouted, 1);
-                debug!(%from, ?why, len = datagram.len(), "dropped unroutable datagram");
+                debug!(%from, ?via, ?why, len = datagram.len(), "dropped unroutable datagram");
                 return;
             }
         };
-        let local = self.candidate_for(from);
+        let local = self.candidates.local_for(via, from);
         let Some(peer) = self.peers.get_mut(&peer_id) else { return };
-        peer.handle_read(now, local, from, datagram);
+        peer.handle_read(now, via, local, from, datagram);
         self.mark_dirty(peer_id);
         self.flush(now);
     }
@@ -203,10 +215,6 @@ impl Shard {
         if self.next_housekeeping.is_none() && !self.peers.is_empty() {
             self.next_housekeeping = Some(now + HOUSEKEEPING);
         }
-    }
-
-    fn candidate_for(&self, from: SocketAddr) -> SocketAddr {
-        self.candidates.iter().copied().find(|c| c.is_ipv4() == from.is_ipv4()).unwrap_or(self.candidates[0])
     }
 
     fn mark_dirty(&mut self, id: PeerId) {

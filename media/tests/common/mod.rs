@@ -5,6 +5,7 @@
 
 use bytes::{Bytes, BytesMut};
 use rtc::ice::mdns::MulticastDnsMode;
+use rtc::ice::tcp_type::TcpType;
 use rtc::interceptor::{Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
@@ -33,9 +34,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_media::interceptor::{is_keyframe_request, KeyframeRequestTap};
-use switchboard_media::{MediaCommand, MediaConfig, MediaCounters, MediaEvent, PeerId, SdpKind, Shard, SourceId};
+use switchboard_media::{MediaCommand, MediaConfig, MediaCounters, MediaEvent, PeerId, SdpKind, Shard, SourceId, Via};
 
 pub const SERVER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)), 7882);
+/// The shard's ICE/TCP port in [`Net::with_tcp`].
+pub const SERVER_TCP: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)), 7881);
 
 /// One packet a client received on a track.
 #[derive(Clone, Debug)]
@@ -49,6 +52,11 @@ pub struct Received {
 /// A client PeerConnection (full ICE agent, controlling) at a virtual address.
 pub struct Client {
     pub addr: SocketAddr,
+    /// Its only candidate is an active TCP one (a network that blocks UDP).
+    pub tcp: bool,
+    /// Datagrams it received, by transport.
+    pub received_udp: u64,
+    pub received_tcp: u64,
     pub pc: RTCPeerConnection,
     pub state: RTCPeerConnectionState,
     pub received: Vec<Received>,
@@ -82,6 +90,8 @@ pub struct Net {
     pub publisher_twcc: bool,
     /// Clients added from now on send ICE consent checks this often (rtc's default if `None`).
     pub client_keepalive: Option<Duration>,
+    /// Clients added from now on reach the shard over ICE/TCP only (needs [`Net::with_tcp`]).
+    pub clients_tcp: bool,
 }
 
 mod simulcast;
@@ -122,6 +132,8 @@ pub struct ClientOptions {
     pub twcc_sender: bool,
     /// Its ICE keepalive (consent check) interval, if not rtc's default.
     pub keepalive: Option<Duration>,
+    /// Its one candidate is an active TCP host candidate instead of a UDP one.
+    pub tcp: bool,
 }
 
 fn build_client_pc(now: Instant, addr: SocketAddr, config: RTCConfiguration, o: ClientOptions) -> RTCPeerConnection {
@@ -155,15 +167,17 @@ fn build_client_pc(now: Instant, addr: SocketAddr, config: RTCConfiguration, o: 
         .with_interceptor_registry(registry)
         .build(now)
         .unwrap();
+    // An active TCP candidate has no port (RFC 6544 §4.5: 9, the discard port, in the SDP).
+    let (network, port, tcp_type) = if o.tcp { ("tcp", 9, TcpType::Active) } else { ("udp", addr.port(), TcpType::Unspecified) };
     let host = CandidateHostConfig {
         base_config: CandidateConfig {
-            network: "udp".into(),
+            network: network.into(),
             address: addr.ip().to_string(),
-            port: addr.port(),
+            port,
             component: 1,
             ..Default::default()
         },
-        ..Default::default()
+        tcp_type,
     }
     .new_candidate_host()
     .unwrap();
@@ -174,6 +188,15 @@ fn build_client_pc(now: Instant, addr: SocketAddr, config: RTCConfiguration, o: 
 
 impl Net {
     pub fn new() -> Self {
+        Self::bound(SERVER.into())
+    }
+
+    /// A network whose shard also listens for ICE over TCP at [`SERVER_TCP`].
+    pub fn with_tcp() -> Self {
+        Self::bound(switchboard_media::Bound { udp: SERVER, tcp: Some(SERVER_TCP) })
+    }
+
+    fn bound(bound: switchboard_media::Bound) -> Self {
         let now = Instant::now();
         let counters = Arc::new(MediaCounters::default());
         let config = MediaConfig {
@@ -185,7 +208,7 @@ impl Net {
         };
         Self {
             now,
-            shard: Shard::new(config, SERVER, counters.clone()),
+            shard: Shard::new(config, bound, counters.clone()),
             clients: Vec::new(),
             cut: HashSet::new(),
             drop_once: Vec::new(),
@@ -193,6 +216,7 @@ impl Net {
             counters,
             publisher_twcc: false,
             client_keepalive: None,
+            clients_tcp: false,
         }
     }
 
@@ -243,13 +267,18 @@ impl Net {
     /// A publisher client sending `track` (first SSRC `ssrc`), negotiated with shard peer `peer`.
     fn publish_track(&mut self, peer: PeerId, config: RTCConfiguration, track: MediaStreamTrack, ssrc: u32) -> usize {
         let addr = Self::client_addr(self.clients.len());
-        let options = ClientOptions { twcc_sender: self.publisher_twcc, keepalive: self.client_keepalive, ..ClientOptions::default() };
+        let options = ClientOptions {
+            twcc_sender: self.publisher_twcc,
+            keepalive: self.client_keepalive,
+            tcp: self.clients_tcp,
+            ..ClientOptions::default()
+        };
         let mut pc = build_client_pc(self.now, addr, config, options);
         let sender = pc.add_track(track).unwrap();
         let offer = pc.create_offer(None).unwrap();
         pc.set_local_description(self.now, offer).unwrap();
         let sdp = pc.local_description().unwrap().sdp;
-        self.clients.push(Client::new(addr, pc, Some(sender), ssrc));
+        self.clients.push(Client::new(addr, self.clients_tcp, pc, Some(sender), ssrc));
         let idx = self.clients.len() - 1;
         self.command(MediaCommand::AddPeer { peer, role: switchboard_media::PeerRole::Publisher });
         self.command(MediaCommand::ApplyOffer { peer, sdp });
@@ -321,9 +350,9 @@ impl Net {
         answering_dtls_role: Option<RTCDtlsRole>,
     ) -> usize {
         let addr = Self::client_addr(self.clients.len());
-        let options = ClientOptions { answering_dtls_role, keepalive: self.client_keepalive, ..ClientOptions::default() };
+        let options = ClientOptions { answering_dtls_role, keepalive: self.client_keepalive, tcp: self.clients_tcp, ..ClientOptions::default() };
         let pc = build_client_pc(self.now, addr, config, options);
-        self.clients.push(Client::new(addr, pc, None, 0));
+        self.clients.push(Client::new(addr, self.clients_tcp, pc, None, 0));
         self.command(MediaCommand::AddPeer { peer, role: switchboard_media::PeerRole::Subscriber });
         self.clients.len() - 1
     }
@@ -424,7 +453,12 @@ impl Net {
                     continue;
                 }
                 if let Some(c) = self.clients.iter_mut().find(|c| c.addr == t.to) {
-                    c.deliver(self.now, SERVER, t.payload);
+                    match t.via {
+                        Via::Udp if !c.tcp => c.deliver(self.now, Via::Udp, t.payload),
+                        Via::Tcp if c.tcp => c.deliver(self.now, Via::Tcp, t.payload),
+                        // nothing listens on that transport at the client's address
+                        _ => {}
+                    }
                 }
             }
             while let Some(e) = self.shard.poll_event() {
@@ -432,11 +466,18 @@ impl Net {
             }
             for i in 0..self.clients.len() {
                 let out = self.clients[i].drain(self.now);
-                for (to, payload) in out {
+                for (to, via, payload) in out {
                     moved = true;
+                    // A TCP client's packets arrive from its connection's address, which the
+                    // simulation takes to be the client's address.
                     let from = self.clients[i].addr;
-                    if to == SERVER && !self.cut.contains(&from) {
-                        self.shard.handle_datagram(self.now, from, &payload);
+                    if self.cut.contains(&from) {
+                        continue;
+                    }
+                    match via {
+                        Via::Udp if to == SERVER => self.shard.handle_datagram(self.now, from, &payload),
+                        Via::Tcp if to == SERVER_TCP => self.shard.handle_tcp_frame(self.now, from, &payload),
+                        _ => {}
                     }
                 }
             }
@@ -470,9 +511,12 @@ impl Net {
 }
 
 impl Client {
-    fn new(addr: SocketAddr, pc: RTCPeerConnection, sender: Option<RTCRtpSenderId>, ssrc: u32) -> Self {
+    fn new(addr: SocketAddr, tcp: bool, pc: RTCPeerConnection, sender: Option<RTCRtpSenderId>, ssrc: u32) -> Self {
         Self {
             addr,
+            tcp,
+            received_udp: 0,
+            received_tcp: 0,
             pc,
             state: RTCPeerConnectionState::New,
             received: Vec::new(),
@@ -487,7 +531,12 @@ impl Client {
         }
     }
 
-    fn deliver(&mut self, now: Instant, from: SocketAddr, payload: BytesMut) {
+    fn deliver(&mut self, now: Instant, via: Via, payload: BytesMut) {
+        let (from, protocol) = match via {
+            Via::Udp => (SERVER, TransportProtocol::UDP),
+            Via::Tcp => (SERVER_TCP, TransportProtocol::TCP),
+        };
+        *if via == Via::Tcp { &mut self.received_tcp } else { &mut self.received_udp } += 1;
         // RTCP (RFC 5761 demultiplexing: version 2, packet type 192..=223); 200 = sender report.
         if payload.len() >= 8 && payload[0] >> 6 == 2 && payload[1] == 200 {
             self.sender_reports.push(u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]]));
@@ -498,14 +547,14 @@ impl Client {
                 local_addr: self.addr,
                 peer_addr: from,
                 ecn: None,
-                transport_protocol: TransportProtocol::UDP,
+                transport_protocol: protocol,
             },
             message: payload,
         });
     }
 
     /// Handles events and reads; returns datagrams to send.
-    fn drain(&mut self, _now: Instant) -> Vec<(SocketAddr, BytesMut)> {
+    fn drain(&mut self, _now: Instant) -> Vec<(SocketAddr, Via, BytesMut)> {
         while let Some(ev) = self.pc.poll_event() {
             match ev {
                 RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) => self.state = s,
@@ -532,7 +581,8 @@ impl Client {
         }
         let mut out = Vec::new();
         while let Some(w) = self.pc.poll_write() {
-            out.push((w.transport.peer_addr, w.message));
+            let via = if w.transport.transport_protocol == TransportProtocol::TCP { Via::Tcp } else { Via::Udp };
+            out.push((w.transport.peer_addr, via, w.message));
         }
         out
     }

@@ -60,7 +60,7 @@ async function startServer({ label, httpPort, udpPort, args = [] }) {
   const storePath = path.join(artifactsDir(), `server-${label}.db`);
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(storePath + suffix, { force: true });
   const log = fs.openSync(logPath, 'w');
-  const proc = spawn(bin, ['--bind', `127.0.0.1:${httpPort}`, '--udp-port', String(udpPort), '--store-path', storePath, ...args], {
+  const proc = spawn(bin, ['--bind', `127.0.0.1:${httpPort}`, '--udp-port', String(udpPort), '--tcp-port', '0', '--store-path', storePath, ...args], {
     stdio: ['ignore', log, log],
     env: { RUST_LOG: 'info', ...process.env },
   });

@@ -10,6 +10,7 @@
 use super::RTCPeerConnection;
 use bytes::BytesMut;
 use shared::error::Result;
+use shared::TransportProtocol;
 use std::net::SocketAddr;
 
 impl RTCPeerConnection {
@@ -24,9 +25,12 @@ impl RTCPeerConnection {
         Some(context.encrypt_rtp_with_header(plaintext, header))
     }
 
-    /// The remote address of the selected ICE candidate pair, where media must go.
-    pub fn selected_remote_addr(&self) -> Option<SocketAddr> {
+    /// The remote address of the selected ICE candidate pair, where media must go, and the
+    /// transport of its local candidate (UDP, or TCP for ICE over TCP).
+    pub fn selected_remote(&self) -> Option<(SocketAddr, TransportProtocol)> {
         let agent = &self.pipeline_context.ice_handler_context.ice_transport.agent;
-        agent.get_selected_candidate_pair().map(|(_, remote)| remote.addr())
+        agent
+            .get_selected_candidate_pair()
+            .map(|(local, remote)| (remote.addr(), local.network_type().to_protocol()))
     }
 }
