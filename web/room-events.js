@@ -74,20 +74,35 @@ export function bindRoomEvents(call) {
     view.joined(name);
     view.ownName(participant.name);
     s.state = 'joined';
-    if (reconnected) call.notify({ kind: 'reconnected', text: 'Reconnected', key: 'reconnect' });
+    // A reconnection that did not resume: the server had let us go, this is a new participant.
+    if (reconnected) {
+      call.notify({ kind: 'reconnected', text: 'Rejoined as a new participant (the call had let you go while away)', key: 'reconnect' });
+    }
     if (s.timings.firstFrameDecoded === null) call.pollFirstFrame();
   });
-  room.on('reconnected', () => view.reconnecting(null));
-  room.on('reconnecting', ({ reason, closeCode, attempt, maxAttempts }) => {
+  room.on('reconnected', ({ resumed }) => {
+    view.reconnecting(null);
+    if (!resumed) return;
+    // Resumed: same participant, tiles and streams as before the drop.
+    s.state = 'joined';
+    view.status(`send ${room.engine?.publisherPC?.connectionState ?? '-'}, receive ${room.engine?.subscriberPC?.connectionState ?? '-'}`);
+    call.record({ kind: 'reconnected', text: 'Back in the call' });
+    call.notify({ kind: 'reconnected', text: 'Reconnected', key: 'reconnect' });
+  });
+  room.on('reconnecting', ({ reason, closeCode, attempt, maxAttempts, resuming }) => {
     if (reason === 'server_shutdown') view.dismissNotice('going-away');
     reconnectWhy = reason === 'server_shutdown' ? 'The server restarted' : `Lost the connection to the server (close code ${closeCode})`;
-    Object.assign(s, { state: 'reconnecting', participants: {}, speakers: [], onHold: false, quality: null });
+    s.state = 'reconnecting';
     s.reconnects += 1;
-    call.streams.clear();
-    view.clearParticipants();
-    view.hold(false);
-    view.closePrompts();
-    view.speaking([], false);
+    if (!resuming) {
+      // The next join is a new participant: nothing of this one stays.
+      Object.assign(s, { participants: {}, speakers: [], onHold: false, quality: null });
+      call.streams.clear();
+      view.clearParticipants();
+      view.hold(false);
+      view.closePrompts();
+      view.speaking([], false);
+    }
     const text = `${reconnectWhy}. Reconnecting… (attempt ${attempt} of ${maxAttempts})`;
     call.record({ kind: 'reconnecting', text });
     view.reconnecting(text);

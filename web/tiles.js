@@ -11,6 +11,7 @@ const BADGES = {
   'mic-muted': 'Mic muted',
   'camera-off': 'Camera off',
   'on-hold': 'On hold',
+  reconnecting: 'Reconnecting…',
   'video-paused': 'Video paused: low bandwidth',
   'poor-connection': 'Poor connection',
   'connection-lost': 'Connection lost',
@@ -72,6 +73,7 @@ export class Tiles {
       'mic-muted': audio.length > 0 && audio.every((t) => t.muted),
       'camera-off': camera.length > 0 && camera.every((t) => t.muted),
       'on-hold': entry.state === 'on_hold',
+      reconnecting: entry.state === 'reconnecting',
       'video-paused': camera.some((t) => t.paused),
       ...qualityBadges(entry.quality),
     });

@@ -202,6 +202,13 @@ pub enum MediaEvent {
         /// The client's address as seen by us.
         remote: Option<SocketAddr>,
     },
+    /// No ICE traffic from the client for `ice_disconnected_timeout`: its network may be gone.
+    /// Followed by [`MediaEvent::PeerConnected`] if the traffic comes back, or
+    /// [`MediaEvent::PeerFailed`] after `ice_failed_timeout`.
+    PeerDisconnected {
+        /// The peer.
+        peer: PeerId,
+    },
     /// ICE failed or timed out, or DTLS closed: the peer is unusable and has been closed.
     PeerFailed {
         /// The peer.

@@ -101,6 +101,7 @@ pub async fn spawn_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::
                 metadata: serde_json::Value::Null,
             },
             events: events.clone(),
+            resume_window: Duration::from_secs(config.resume_window_s),
             on_join_latency: Some(Arc::new(move |latency| observer.observe_join_latency(latency))),
             ..ConferenceOptions::default()
         },

@@ -95,6 +95,9 @@ pub struct Settings {
     /// Seconds an empty room stays open [default: 20].
     #[arg(long, global = true, env = "SWITCHBOARD_EMPTY_TIMEOUT_S")]
     pub empty_timeout_s: Option<u64>,
+    /// Seconds a participant whose connection dropped may resume (0: it leaves at once) [default: 20].
+    #[arg(long, global = true, env = "SWITCHBOARD_RESUME_WINDOW_S")]
+    pub resume_window_s: Option<u64>,
     /// On SIGTERM, seconds calls may continue before everyone is disconnected [default: 30].
     #[arg(long, global = true, env = "SWITCHBOARD_DRAIN_TIMEOUT_S")]
     pub drain_timeout_s: Option<u64>,
@@ -145,6 +148,7 @@ impl Settings {
             api_secret,
             ice_timeout_s,
             empty_timeout_s,
+            resume_window_s,
             drain_timeout_s,
             max_participants,
             log_format,

@@ -11,6 +11,9 @@ pub const DEV_API_KEY: &str = "devkey";
 /// The development API secret, used when none is configured.
 pub const DEV_API_SECRET: &str = "secret";
 
+/// Longest resume window accepted (`resume_window_s`): an hour.
+pub const MAX_RESUME_WINDOW_S: u64 = 3600;
+
 /// Longest drain deadline accepted (`drain_timeout_s`): a day.
 pub const MAX_DRAIN_TIMEOUT_S: u64 = 86_400;
 
@@ -39,6 +42,9 @@ pub struct Config {
     pub ice_timeout_s: u64,
     /// An empty room closes after this long (seconds).
     pub empty_timeout_s: u64,
+    /// A participant whose connection drops stays (`reconnecting`) this long for the client to
+    /// resume it (seconds); 0: it leaves at once.
+    pub resume_window_s: u64,
     /// On SIGTERM, calls may continue this long before everyone is disconnected (seconds).
     pub drain_timeout_s: u64,
     /// Most participants per room; 0 means no limit.
@@ -125,6 +131,7 @@ impl Default for Config {
             api_secret: DEV_API_SECRET.into(),
             ice_timeout_s: 15,
             empty_timeout_s: 20,
+            resume_window_s: 20,
             drain_timeout_s: 30,
             max_participants: 0,
             log_format: "text".into(),
@@ -210,6 +217,9 @@ impl Config {
                 "drain_timeout_s is {}; at most {MAX_DRAIN_TIMEOUT_S} (a day) — and match the pod's terminationGracePeriodSeconds",
                 self.drain_timeout_s
             )));
+        }
+        if self.resume_window_s > MAX_RESUME_WINDOW_S {
+            return Err(ConfigError::Invalid(format!("resume_window_s is {}; at most {MAX_RESUME_WINDOW_S}", self.resume_window_s)));
         }
         if self.event_retention_s == 0 {
             return Err(ConfigError::Invalid("event_retention_s must be at least 1".into()));

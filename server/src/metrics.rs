@@ -197,7 +197,7 @@ impl Metrics {
         sync(&self.nacks.with_label_values(&["received"]), snapshot.nacks_received);
         sync(&self.events_dropped, events_dropped);
         self.rooms.set(snapshot.rooms as i64);
-        for state in ["lobby", "joining", "connected", "on_hold"] {
+        for state in ["lobby", "joining", "connected", "on_hold", "reconnecting"] {
             let n = snapshot.participants_by_state.get(state).copied().unwrap_or(0);
             self.participants.with_label_values(&[state]).set(n as i64);
         }

@@ -23,6 +23,7 @@ pub struct Snapshot {
 }
 
 /// The test configuration: 127.0.0.1 with ephemeral ports (HTTP, UDP, ICE/TCP), dev credentials, a 3 s ICE timeout,
+/// a 1 s resume window (a dropped WebSocket leaves after it),
 /// rooms that close as soon as they are empty, and an in-memory store.
 pub fn test_config() -> Config {
     Config {
@@ -30,6 +31,7 @@ pub fn test_config() -> Config {
         udp_port: 0,
         tcp_port: 0,
         ice_timeout_s: 3,
+        resume_window_s: 1,
         empty_timeout_s: 0,
         store_path: ":memory:".into(),
         ..Config::default()

@@ -99,7 +99,8 @@ async fn each_disconnect_reason_reaches_members_events_and_records() {
     assert_eq!(next_of_type(&mut mover, "moved").await["room"]["name"], "calls-2");
     assert_left(&next_of_type(&mut observer, "participant_left").await, "mover", &mover_sid, "moved");
 
-    // timeout: the WebSocket drops without a close frame and without `leave`.
+    // timeout: the WebSocket drops without a close frame and without `leave`; it leaves once its
+    // resume window (1 s in tests) has passed.
     let (dropper, dropper_sid) = join_with_sid(&server, ROOM, "dropper").await;
     drop(dropper);
     assert_left(&next_of_type(&mut observer, "participant_left").await, "dropper", &dropper_sid, "timeout");

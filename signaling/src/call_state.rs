@@ -1,5 +1,7 @@
 //! The per-participant call state (TAPI session model) and its legal transitions:
-//! `Invited → Lobby → Joining → Connected ⇄ OnHold`, and any state → `Disconnected(reason)`.
+//! `Invited → Lobby → Joining → Connected ⇄ OnHold`, `Joining | Connected | OnHold ⇄
+//! Reconnecting` (its connection was lost; it may resume within the resume window, back to the
+//! state it had), and any state → `Disconnected(reason)`.
 
 use serde::Serialize;
 
@@ -57,6 +59,9 @@ pub enum CallState {
     Connected,
     /// Transports up, nothing forwarded either way.
     OnHold,
+    /// Its WebSocket or its media transport was lost; it stays in the room (tracks published,
+    /// nothing flowing) until it resumes or its resume window passes.
+    Reconnecting,
     /// Gone, with the reason.
     Disconnected(DisconnectReason),
 }
@@ -80,6 +85,7 @@ impl CallState {
             CallState::Joining => "joining",
             CallState::Connected => "connected",
             CallState::OnHold => "on_hold",
+            CallState::Reconnecting => "reconnecting",
             CallState::Disconnected(_) => "disconnected",
         }
     }
@@ -94,6 +100,7 @@ impl CallState {
             (Lobby, Joining) => true,
             (Joining, Connected) => true,
             (Connected, OnHold) | (OnHold, Connected) => true,
+            (Joining | Connected | OnHold, Reconnecting) | (Reconnecting, Joining | Connected | OnHold) => true,
             _ => false,
         }
     }
@@ -127,7 +134,7 @@ mod tests {
     ];
 
     fn all_states() -> Vec<CallState> {
-        let mut v = vec![Invited, Lobby, Joining, Connected, OnHold];
+        let mut v = vec![Invited, Lobby, Joining, Connected, OnHold, Reconnecting];
         v.extend(REASONS.iter().map(|r| Disconnected(*r)));
         v
     }
@@ -141,6 +148,12 @@ mod tests {
             (Joining, Connected),
             (Connected, OnHold),
             (OnHold, Connected),
+            (Joining, Reconnecting),
+            (Connected, Reconnecting),
+            (OnHold, Reconnecting),
+            (Reconnecting, Joining),
+            (Reconnecting, Connected),
+            (Reconnecting, OnHold),
         ];
         for from in all_states() {
             for to in all_states() {

@@ -37,6 +37,9 @@ pub struct ConferenceSnapshot {
     pub media: ShardSnapshot,
 }
 
+/// Messages that may wait for one client's connection.
+const OUTBOUND_QUEUE: usize = 512;
+
 /// The conference. Cheap to clone.
 #[derive(Clone)]
 pub struct Conference {
@@ -68,20 +71,53 @@ impl Conference {
                 return Err(JoinError::Draining);
             }
             let room_tx = room::open(&self.shared, &request.room, None);
-            let (out_tx, out_rx) = mpsc::channel(512);
+            let (out_tx, out_rx) = mpsc::channel(OUTBOUND_QUEUE);
             let (reply, answer) = oneshot::channel();
-            let cmd = RoomCommand::Join { request: request.clone(), out: out_tx, reply };
+            let connection = self.shared.next_connection();
+            let cmd = RoomCommand::Join { request: request.clone(), connection, out: out_tx, reply };
             if room_tx.send(cmd).is_err() {
                 self.shared.forget_closed(&request.room);
                 continue;
             }
             match answer.await {
-                Ok(Ok(sid)) => return Ok(Session::new(sid, out_rx, self.shared.clone())),
+                Ok(Ok(sid)) => return Ok(Session::new(sid, connection, out_rx, self.shared.clone())),
                 Ok(Err(e)) => return Err(e),
                 Err(_) => continue,
             }
         }
         Err(JoinError::ShuttingDown)
+    }
+
+    /// Resumes the participant whose `joined` carried `resume_token`, if it is still in a room
+    /// and `request` is for the same identity; otherwise joins `request.room` as new. The client
+    /// tells the two apart by `joined.resumed`.
+    pub async fn resume_or_join(&self, request: JoinRequest, resume_token: &str) -> Result<Session, JoinError> {
+        if let Some(session) = self.resume(&request, resume_token).await {
+            return Ok(session);
+        }
+        self.join(request).await
+    }
+
+    async fn resume(&self, request: &JoinRequest, token: &str) -> Option<Session> {
+        if self.shared.shutdown.is_cancelled() {
+            return None;
+        }
+        let sid = self.shared.resume_tokens.get(token).map(|s| s.value().clone())?;
+        let room = self.shared.locations.get(&sid).map(|r| r.value().clone())?;
+        let room_tx = self.shared.room(&room)?;
+        let (out_tx, out_rx) = mpsc::channel(OUTBOUND_QUEUE);
+        let (reply, answer) = oneshot::channel();
+        let connection = self.shared.next_connection();
+        let cmd = RoomCommand::Resume {
+            sid: sid.clone(),
+            token: token.to_owned(),
+            identity: request.identity.clone(),
+            connection,
+            out: out_tx,
+            reply,
+        };
+        room_tx.send(cmd).ok()?;
+        answer.await.ok()?.then(|| Session::new(sid, connection, out_rx, self.shared.clone()))
     }
 
     /// Settings of a room created without explicit values.

@@ -145,6 +145,11 @@ pub(crate) fn random_sid(prefix: &str) -> String {
     format!("{prefix}_{tail}")
 }
 
+/// A random secret of 32 alphanumeric characters (about 190 bits), e.g. a resume token.
+pub(crate) fn random_secret() -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

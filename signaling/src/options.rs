@@ -14,6 +14,9 @@ pub struct ConferenceOptions {
     pub events: EventSink,
     /// How often media statistics are sampled (bitrates, loss, quality).
     pub stats_interval: Duration,
+    /// A participant whose connection is lost stays (`reconnecting`) this long for a resume;
+    /// zero: it leaves at once.
+    pub resume_window: Duration,
     /// Told how long each participant took from joining to connected media (for metrics).
     pub on_join_latency: Option<JoinLatencyObserver>,
 }
@@ -33,6 +36,7 @@ impl Default for ConferenceOptions {
             },
             events: EventSink::default(),
             stats_interval: Duration::from_secs(2),
+            resume_window: Duration::from_secs(20),
             on_join_latency: None,
         }
     }

@@ -23,12 +23,15 @@ pub(crate) struct Registry<Cmd> {
     pub(crate) peers: DashMap<PeerId, RoomName>,
     /// Which room a participant session is in (it changes on a move).
     pub(crate) locations: DashMap<ParticipantSid, RoomName>,
+    /// Whose resume token is this (from `joined`); removed with the participant.
+    pub(crate) resume_tokens: DashMap<String, ParticipantSid>,
     pub(crate) media: MediaHandle,
     pub(crate) options: ConferenceOptions,
     pub(crate) shutdown: CancellationToken,
     /// Room tasks and the conference's background tasks.
     pub(crate) tasks: TaskTracker,
     next_peer: AtomicU64,
+    next_connection: AtomicU64,
     /// Live sessions (WebSocket handlers holding a `Session`).
     pub(crate) sessions: AtomicUsize,
     /// Set once a drain started: joins are refused.
@@ -45,11 +48,13 @@ impl<Cmd> Registry<Cmd> {
             rooms: DashMap::new(),
             peers: DashMap::new(),
             locations: DashMap::new(),
+            resume_tokens: DashMap::new(),
             media,
             options,
             shutdown,
             tasks: TaskTracker::new(),
             next_peer: AtomicU64::new(1),
+            next_connection: AtomicU64::new(1),
             sessions: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             nacks_to_publishers: AtomicU64::new(0),
@@ -60,6 +65,12 @@ impl<Cmd> Registry<Cmd> {
     /// A media peer id not used before.
     pub(crate) fn next_peer(&self) -> PeerId {
         PeerId(self.next_peer.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A connection id not used before (which of a participant's connections a disconnect is
+    /// about: after a resume, the old one's end must not count).
+    pub(crate) fn next_connection(&self) -> u64 {
+        self.next_connection.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The channel of an open room.

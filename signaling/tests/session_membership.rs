@@ -53,16 +53,17 @@ async fn a_lobby_member_waits_until_a_moderator_admits_it() {
 }
 
 #[tokio::test]
-async fn a_silent_client_is_gone_after_the_idle_timeout() {
+async fn a_silent_client_is_reconnecting_after_the_idle_timeout() {
     let h = Harness::start();
     let mut watcher = h.connect("quiet", "watcher").await;
     watcher.next_of_type("joined").await;
     let limits = SessionLimits { idle_timeout: Duration::from_millis(300), ping_interval: Duration::from_millis(100), ..SessionLimits::default() };
     let mut silent = h.connect_with("quiet", "silent", Permissions::default(), limits).await;
     silent.next_of_type("joined").await;
-    // It never answers; the session ends on its own and the room hears of a timeout.
-    let left = watcher.next_of_type("participant_left").await;
-    assert_eq!((left["identity"].as_str(), left["reason"].as_str()), (Some("silent"), Some("timeout")));
+    // It never answers; the session ends on its own and the room hears its connection is lost:
+    // it waits for a resume (docs/protocol.md, "Resume") instead of leaving.
+    let lost = watcher.next_of_type("participant_updated").await;
+    assert_eq!((lost["participant"]["identity"].as_str(), lost["participant"]["state"].as_str()), (Some("silent"), Some("reconnecting")));
     tokio::time::timeout(Duration::from_secs(5), silent.task).await.expect("the session task ends").unwrap();
     h.shutdown.cancel();
 }

@@ -12,6 +12,7 @@ const {
 
 const HTTP_PORT = 7880;
 const UDP_PORT = 7882;
+const RESUME_WINDOW_S = 3;
 const ROOM = 'e2e';
 const NAMES = ['Alice', 'Bob', 'Carol'];
 
@@ -21,7 +22,8 @@ describe('three participants in one room', { timeout: 180_000 }, () => {
   const firstFrameMs = {};
 
   before(async () => {
-    server = await startServer({ label: 'three-party', httpPort: HTTP_PORT, udpPort: UDP_PORT });
+    // A short resume window: a killed browser waits for a resume this long before it leaves.
+    server = await startServer({ label: 'three-party', httpPort: HTTP_PORT, udpPort: UDP_PORT, args: ['--resume-window-s', String(RESUME_WINDOW_S)] });
     for (const name of NAMES) people[name] = await launchParticipant(name);
   });
 
@@ -108,9 +110,12 @@ describe('three participants in one room', { timeout: 180_000 }, () => {
     await Promise.all(['Alice', 'Bob'].map((name) => waitTileGone(people[name].page, carol.sid, 5000)));
   });
 
-  it('a participant whose browser is killed disappears within 5 s', async () => {
+  it('a participant whose browser is killed shows reconnecting within 5 s, then disappears after its resume window', async () => {
     people.Bob.kill();
-    await waitTileGone(people.Alice.page, people.Bob.sid, 5000);
+    const bob = people.Bob.sid;
+    await people.Alice.page.waitForFunction((sid) => window.switchboard.participants[sid]?.state === 'reconnecting'
+      && document.querySelector(`#grid .tile[data-sid="${CSS.escape(sid)}"] .badge-reconnecting`)?.hidden === false, bob, { timeout: 5000 });
+    await waitTileGone(people.Alice.page, bob, RESUME_WINDOW_S * 1000 + 5000);
     assert.deepEqual(await people.Alice.page.evaluate(() => Object.keys(window.switchboard.participants)), [],
       'Alice is alone in the room');
   });

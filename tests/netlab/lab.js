@@ -45,6 +45,17 @@ function adminGet(token, apiPath) {
   }
 }
 
+/** POST `body` (JSON) on the admin API from inside the server namespace; the reply's JSON. */
+function adminPost(token, apiPath, body) {
+  try {
+    const out = execFileSync('ip', ['netns', 'exec', 'sbsrv', 'curl', '-s', '-m', '3', '-X', 'POST', '-H', `Authorization: Bearer ${token}`,
+      '-H', 'Content-Type: application/json', '-d', JSON.stringify(body), `${SERVER_URL}/api/v1${apiPath}`], { encoding: 'utf8', timeout: 5000 });
+    return JSON.parse(out);
+  } catch (err) {
+    return { error: String(err.message ?? err).slice(0, 200) };
+  }
+}
+
 /** A Chromium page in network namespace `ns`, run by worker.js and spoken to over its stdio. */
 class Worker {
   constructor(label, ns) {
@@ -106,4 +117,4 @@ class Worker {
   }
 }
 
-module.exports = { ARTIFACTS, BIN, SERVER_URL, Worker, adminGet, adminTok, mint, nl };
+module.exports = { ARTIFACTS, BIN, SERVER_URL, Worker, adminGet, adminPost, adminTok, mint, nl };

@@ -9,7 +9,7 @@
 # log, one log per page) go to ${ARTIFACTS_DIR:-tests/netlab/artifacts}. Installs what is missing
 # (Debian iptables and chromium, the npm packages of tests/e2e) before anything starts; nothing
 # in the lab can reach anything outside 10.77.0.0/24. Bounded: the whole run stops within
-# NETLAB_RUN_TIMEOUT_S (default 420) and tears down only what it created.
+# NETLAB_RUN_TIMEOUT_S (default 600) and tears down only what it created.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -57,8 +57,8 @@ trap teardown_lab EXIT
 cd "$here"
 status=0
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(./reachability.test.js ./shaped.test.js)
-timeout -k 10 "${NETLAB_RUN_TIMEOUT_S:-420}" node --test --test-concurrency=1 --test-reporter=spec "${tests[@]}" || status=$?
+[ ${#tests[@]} -gt 0 ] || tests=(./reachability.test.js ./resume.test.js ./shaped.test.js)
+timeout -k 10 "${NETLAB_RUN_TIMEOUT_S:-600}" node --test --test-concurrency=1 --test-reporter=spec "${tests[@]}" || status=$?
 if [ -s "$ARTIFACTS_DIR/netlab-report.json" ]; then
   echo
   node "$here/report.js" --brief "$ARTIFACTS_DIR/netlab-report.json"

@@ -1,6 +1,7 @@
 // One connection to the server: its signalling socket and, once joined, its two peer connections
-// (publisher and subscriber). A reconnection replaces the whole Engine; nothing of a dropped one
-// is reused. Exposed as `room.engine` so apps and tests can read the PCs' statistics.
+// (publisher and subscriber). A resume (docs/protocol.md, "Resume") replaces only the socket and
+// keeps the PCs; a full reconnection replaces the whole Engine. Exposed as `room.engine` so apps
+// and tests can read the PCs' statistics.
 
 import { Publisher } from './publisher.js';
 import { Signal } from './signal.js';
@@ -67,6 +68,35 @@ export class Engine {
     this.subscriber = new Subscriber(config, send, handlers.onTrack, handlers.onConnectionState);
     this.publisher = new Publisher(config, send, handlers.onConnectionState);
     return this.publisher;
+  }
+
+  /**
+   * A new socket (to resume the same participant) in place of the one that dropped; the PCs stay.
+   * @param {string} url
+   * @param {import('./signal.js').SignalHandlers} handlers
+   * @internal
+   */
+  replaceSignal(url, handlers) {
+    this.signal.close();
+    this.opened = false;
+    this.signal = new Signal(url, {
+      ...handlers,
+      onOpen: () => {
+        this.opened = true;
+        handlers.onOpen();
+      },
+    });
+  }
+
+  /**
+   * Closes both PCs but not the socket (the server started a new participant: new PCs follow).
+   * @internal
+   */
+  closeMedia() {
+    this.publisher?.close();
+    this.subscriber?.close();
+    this.publisher = null;
+    this.subscriber = null;
   }
 
   /**

@@ -131,6 +131,22 @@ export class Publisher {
     return out;
   }
 
+  /**
+   * After a resume: the answer to an offer sent just before the drop may never have arrived, so
+   * that offer is rolled back and sent again; an ICE restart (new credentials, same DTLS) goes
+   * with it when our transport lost the server (`restartIce`).
+   * @param {boolean} restartIce
+   */
+  async resumed(restartIce) {
+    if (this.closed) return;
+    const unanswered = this.inFlight && this.pc.signalingState === 'have-local-offer';
+    if (!unanswered && !restartIce) return;
+    if (unanswered) await this.pc.setLocalDescription({ type: 'rollback' });
+    this.inFlight = false;
+    if (restartIce) this.pc.restartIce();
+    await this.negotiate();
+  }
+
   /** @param {string} sdp */
   async onAnswer(sdp) {
     if (this.closed) return;

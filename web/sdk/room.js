@@ -1,5 +1,5 @@
-// The Room: one call from connect() to its end. It owns the connection (an Engine, replaced on
-// every reconnection), dispatches each server message of docs/protocol.md to the part that models
+// The Room: one call from connect() to its end. It owns the connection (an Engine: a resume
+// replaces its socket, a full reconnection the whole Engine), dispatches each server message of docs/protocol.md to the part that models
 // it (roster.js for the others, local.js for us, moderation.js for moderate results), runs the
 // call state machine and the reconnection policy (reconnect.js), and emits every Room event.
 
@@ -29,7 +29,8 @@ import { closeReasonText, signalUrl } from './signal.js';
 
 // What our own ParticipantInfo.state means for the Room's state.
 /** @type {Record<string, RoomState>} */
-const ROOM_STATE_OF = { lobby: 'lobby', joining: 'joining', connected: 'connected', on_hold: 'on_hold' };
+// `reconnecting` is the server's view of our transport: our signalling is up, so we are connected.
+const ROOM_STATE_OF = { lobby: 'lobby', joining: 'joining', connected: 'connected', on_hold: 'on_hold', reconnecting: 'connected' };
 // `removed{reason}` reasons that are their own disconnect reasons; any other is a moderator's text.
 /** @type {Record<string, DisconnectReason>} */
 const REMOVED_AS = { room_ended: 'room_ended', replaced: 'replaced' };
@@ -50,6 +51,10 @@ export class Room extends Emitter {
   #connecting = null;
   /** @type {Set<string>} */
   #unknownTypes = new Set();
+  /** @type {{token: string, windowMs: number} | null} how to resume this participant (from `joined`) */
+  #resume = null;
+  /** @type {number | null} performance.now() when the connection dropped, while resuming */
+  #lostAt = null;
   /** @param {RoomOptions} [options] */
   constructor(options = {}) {
     super();
@@ -144,19 +149,43 @@ export class Room extends Emitter {
 
   #open() {
     const target = /** @type {{url?: string, token: string}} */ (this.#target);
+    const resuming = this.#resumable();
     let url;
     try {
-      url = signalUrl(target.url, target.token);
+      url = signalUrl(target.url, target.token, resuming ? this.#resume?.token : null);
     } catch (err) {
       this.#finish('error', /** @type {SwitchboardError} */ (err));
       return;
     }
     this.#lastServerError = null;
-    // Messages and the close of a connection we already dropped (a reconnection) are ignored.
-    /** @returns {boolean} */
-    const current = () => this.engine === engine && this.state !== 'disconnected';
+    // The window passed while we tried: the PCs kept for a resume go, a new participant joins.
+    if (!resuming && this.engine) this.#dropConnection('reconnecting', 'the connection dropped');
     /** @type {Engine} */
-    const engine = new Engine(url, {
+    const engine = this.engine ?? new Engine(url, this.#signalHandlers(() => current()));
+    if (this.engine) engine.replaceSignal(url, this.#signalHandlers(() => current()));
+    const signal = engine.signal;
+    // Messages and the close of a socket we already dropped (a reconnection) are ignored.
+    /** @returns {boolean} */
+    const current = () => this.engine === engine && engine.signal === signal && this.state !== 'disconnected';
+    this.engine = engine;
+  }
+
+  /**
+   * Whether a reconnection now resumes the same participant: the server gave us a resume token,
+   * our PCs are still there, and its window has not passed since the drop.
+   */
+  #resumable() {
+    if (!this.#resume || !this.engine?.publisher) return false;
+    return this.#lostAt === null || performance.now() - this.#lostAt < this.#resume.windowMs - 500;
+  }
+
+  /**
+   * The handlers of one socket; `current` tells whether it is still ours.
+   * @param {() => boolean} current
+   * @returns {import('./signal.js').SignalHandlers}
+   */
+  #signalHandlers(current) {
+    return {
       onOpen: () => { this.timings.wsOpen ??= performance.now(); },
       onMessage: (msg) => (current() ? this.#handle(msg) : undefined),
       onHandlerError: (err, msg) => {
@@ -165,10 +194,9 @@ export class Room extends Emitter {
         const message = /** @type {{message?: string}} */ (err)?.message ?? String(err);
         this.emit('error', new SwitchboardError('client_error', `could not handle ${msg.type}: ${message}`));
       },
-      onClose: (ev) => (current() ? this.#handleClose(ev, engine) : undefined),
+      onClose: (ev) => (current() && this.engine ? this.#handleClose(ev, this.engine) : undefined),
       onBadFrame: (frame) => console.error('switchboard: ignoring a frame that is not a message', frame.slice(0, 200)),
-    });
-    this.engine = engine;
+    };
   }
 
   /**
@@ -189,8 +217,10 @@ export class Room extends Emitter {
   }
 
   /**
-   * The connection dropped (or the server restarts): drop the PCs and everyone, then try again
-   * with the same token after a growing delay. Own media, mutes and the raised hand stay.
+   * The connection dropped (or the server restarts): try again with the same token after a
+   * growing delay. While the server's resume window lasts, the PCs and everyone are kept and the
+   * next socket resumes the same participant; otherwise (or when the server restarts) they are
+   * dropped and the next join is a new participant. Own media, mutes and the raised hand stay.
    * @param {'connection_lost' | 'server_shutdown'} reason
    * @param {number} [closeCode]
    */
@@ -202,19 +232,29 @@ export class Room extends Emitter {
       this.#finish('timeout', new SwitchboardError('reconnect_failed', `${message}; check the network and join again`));
       return;
     }
-    this.#dropConnection('reconnecting', 'the connection dropped');
+    if (reason === 'server_shutdown') this.#resume = null;
+    if (reason === 'connection_lost') this.#lostAt ??= performance.now();
+    const resuming = this.#resumable();
+    if (resuming) this.moderation.failAll('the connection dropped');
+    else this.#dropConnection('reconnecting', 'the connection dropped');
     this.#setState('reconnecting');
-    this.emit('reconnecting', { reason, closeCode, ...scheduled, maxAttempts: this.#schedule.delaysMs.length });
+    this.emit('reconnecting', { reason, closeCode, resuming, ...scheduled, maxAttempts: this.#schedule.delaysMs.length });
   }
 
   /**
-   * Closes the connection and forgets the room's participants (own media stays).
+   * Closes the connection (or only its PCs: `keepSocket`) and forgets the room's participants
+   * (own media stays).
    * @param {string} reason given to participantLeft
    * @param {string} why given to unanswered moderation requests
+   * @param {boolean} [keepSocket]
    */
-  #dropConnection(reason, why) {
-    this.engine?.close();
-    this.engine = null;
+  #dropConnection(reason, why, keepSocket = false) {
+    if (keepSocket) {
+      this.engine?.closeMedia();
+    } else {
+      this.engine?.close();
+      this.engine = null;
+    }
     this.moderation.failAll(why);
     this.localParticipant.detach();
     this.localParticipant.quality = null;
@@ -326,6 +366,12 @@ export class Room extends Emitter {
 
   /** @param {ServerMessage} msg */
   async #handleJoined(msg) {
+    if (msg.resumed && this.engine?.publisher) return this.#handleResumed(msg);
+    // Kept for a resume the server no longer offers (window passed, removed, restarted): we
+    // are a new participant, with new PCs.
+    if (this.engine?.publisher) this.#dropConnection('reconnecting', 'the connection dropped', true);
+    this.#lostAt = null;
+    this.#resume = msg.resume_window_s > 0 && msg.resume_token ? { token: msg.resume_token, windowMs: msg.resume_window_s * 1000 } : null;
     const local = this.localParticipant;
     const attempts = this.#entering();
     this.protocol = msg.protocol;
@@ -347,9 +393,28 @@ export class Room extends Emitter {
     if (this.engine !== engine || this.state === 'disconnected') return; // left or dropped meanwhile
     this.timings.joined ??= performance.now();
     this.emit('joined', { room: msg.room.name, participant: local, reconnected: attempts > 0 });
-    if (attempts > 0) this.emit('reconnected', { attempts });
+    if (attempts > 0) this.emit('reconnected', { attempts, resumed: false });
     this.#setState(ROOM_STATE_OF[local.state] ?? 'joining');
     this.#resolveConnect();
+  }
+
+  /**
+   * The server resumed us: same sid, state, tracks and subscriptions; our PCs stay. The roster
+   * catches up with what changed meanwhile; the publisher sends again an offer whose answer was
+   * lost, with an ICE restart if its transport lost the server too (the server re-sends its own
+   * unanswered subscriber offer).
+   * @param {ServerMessage} msg
+   */
+  #handleResumed(msg) {
+    const attempts = this.#entering();
+    this.#lostAt = null;
+    this.localParticipant.ownUpdate(msg.participant);
+    this.#roster.sync(msg.participants);
+    const engine = /** @type {Engine} */ (this.engine);
+    const iceLost = ['disconnected', 'failed'].includes(engine.publisherPC?.iceConnectionState ?? '');
+    engine.publisher?.resumed(iceLost).catch((err) => console.warn('switchboard: renegotiating after a resume failed', err));
+    this.emit('reconnected', { attempts, resumed: true });
+    this.#setState(ROOM_STATE_OF[msg.participant.state] ?? 'connected');
   }
 
   /** @param {ServerMessage} msg */
@@ -358,8 +423,12 @@ export class Room extends Emitter {
     this.protocol = msg.protocol;
     this.name = msg.room.name;
     this.sid = msg.room.sid;
+    // The lobby does not resume (docs/protocol.md): back in it as a new waiting member.
+    if (this.engine?.publisher) this.#dropConnection('reconnecting', 'the connection dropped', true);
+    this.#resume = null;
+    this.#lostAt = null;
     this.#setState('lobby');
-    if (attempts > 0) this.emit('reconnected', { attempts });
+    if (attempts > 0) this.emit('reconnected', { attempts, resumed: false });
     this.#resolveConnect();
   }
 

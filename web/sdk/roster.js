@@ -106,6 +106,17 @@ export class Roster {
   }
 
   /**
+   * The room as a resumed `joined` lists it: the listed are joined or updated, the others have
+   * left while we were away.
+   * @param {ParticipantInfo[]} infos
+   */
+  sync(infos) {
+    const listed = new Set(infos.map((i) => i.sid));
+    for (const sid of [...this.participants.keys()]) if (!listed.has(sid)) this.leave(sid, 'left');
+    for (const info of infos) this.join(info);
+  }
+
+  /**
    * Everyone leaves (reason: `reconnecting`, `moved` or `disconnected`, our side's reason).
    * @param {string} reason
    */

@@ -18,6 +18,7 @@ const CLOSE_REASONS = {
   4003: 'room is full, or you are banned or were removed',
   4008: 'too many messages',
   4009: 'joined again from another tab or device',
+  4010: 'the server lost this connection (network gone too long)',
 };
 
 /**
@@ -30,11 +31,13 @@ export function closeReasonText(code) {
 
 /**
  * The WebSocket URL for `url` (the server's http(s) or ws(s) base URL, absolute or relative to
- * the page; `/ws` is appended unless it ends with it) and `token`.
+ * the page; `/ws` is appended unless it ends with it) and `token`, resuming the participant of
+ * `resumeToken` (from its `joined`) if given.
  * @param {string | undefined} url
  * @param {string} token
+ * @param {string | null} [resumeToken]
  */
-export function signalUrl(url, token) {
+export function signalUrl(url, token, resumeToken = null) {
   const page = globalThis.location?.href;
   let base;
   try {
@@ -48,7 +51,8 @@ export function signalUrl(url, token) {
   if (!scheme) throw new SwitchboardError('invalid_url', `the server URL must be http(s) or ws(s), not ${base.protocol}`);
   base.protocol = scheme;
   if (!base.pathname.endsWith('/ws')) base.pathname = `${base.pathname.replace(/\/$/, '')}/ws`;
-  base.search = `?access_token=${encodeURIComponent(token)}`;
+  base.search = `?access_token=${encodeURIComponent(token)}`
+    + (resumeToken ? `&resume_token=${encodeURIComponent(resumeToken)}` : '');
   base.hash = '';
   return base.toString();
 }

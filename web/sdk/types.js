@@ -95,6 +95,8 @@
 /**
  * @typedef {object} ReconnectingInfo
  * @property {'connection_lost' | 'server_shutdown'} reason
+ * @property {boolean} resuming the PCs, the participants and our sid are kept while the server's
+ *   resume window lasts (docs/protocol.md, "Resume"); false: the next join is a new participant
  * @property {number} [closeCode] the WebSocket close code when the connection dropped
  * @property {number} attempt 1-based
  * @property {number} maxAttempts after the last one the call ends with reason `timeout`
@@ -133,7 +135,8 @@
  * @property {{}} denied
  * @property {{deadlineS: number}} goingAway
  * @property {ReconnectingInfo} reconnecting
- * @property {{attempts: number}} reconnected
+ * @property {{attempts: number, resumed: boolean}} reconnected `resumed`: the same participant
+ *   (sid, state, tracks, subscriptions); false: the server no longer had us, we joined as new
  * @property {{publisher: RTCPeerConnectionState | null, subscriber: RTCPeerConnectionState | null}} transportStateChanged
  * @property {{rttMs: number}} pong
  * @property {SwitchboardError} error

@@ -414,6 +414,10 @@ impl Shard {
                 debug!(peer = %id, %state, "connection state");
                 match state {
                     RTCPeerConnectionState::Connected => self.on_connected(now, id),
+                    RTCPeerConnectionState::Disconnected if self.peers.contains_key(&id) => {
+                        info!(peer = %id, "peer disconnected");
+                        self.events.push_back(MediaEvent::PeerDisconnected { peer: id });
+                    }
                     RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed if self.peers.contains_key(&id) => {
                         info!(peer = %id, %state, "peer failed");
                         self.close_peer(now, id);

@@ -1,4 +1,5 @@
-//! `GET /ws?access_token=…`: one WebSocket per participant session. This file keeps the upgrade
+//! `GET /ws?access_token=…[&resume_token=…]`: one WebSocket per participant session (a resume
+//! token from an earlier `joined` resumes that participant). This file keeps the upgrade
 //! and the authentication (token → join request → session); the session loop itself (limits,
 //! keep-alive, error replies) is signalling's [`session::drive`], over the socket's frames.
 
@@ -25,7 +26,9 @@ pub(crate) async fn upgrade(
     // tungstenite drops the connection only far beyond it.
     ws.max_message_size(16 * MAX_FRAME_BYTES)
         .max_frame_size(16 * MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| connection(socket, query.get("access_token").cloned(), state))
+        .on_upgrade(move |socket| {
+            connection(socket, query.get("access_token").cloned(), query.get("resume_token").cloned(), state)
+        })
 }
 
 /// A socket frame as the session sees it (payloads of pings and binary frames are not needed).
@@ -81,14 +84,18 @@ fn join_request(token: Option<String>, state: &AppState) -> Result<JoinRequest, 
     })
 }
 
-async fn connection(socket: WebSocket, token: Option<String>, state: Arc<AppState>) {
+async fn connection(socket: WebSocket, token: Option<String>, resume_token: Option<String>, state: Arc<AppState>) {
     let (mut sink, mut stream) = frames(socket);
     let count = counter(&state.metrics);
     let request = match join_request(token, &state) {
         Ok(r) => r,
         Err((code, message)) => return session::refuse(&mut sink, &mut stream, &count, code, message, 4001).await,
     };
-    let joined = match state.conference.join(request).await {
+    let joined = match resume_token.filter(|t| !t.is_empty()) {
+        Some(resume) => state.conference.resume_or_join(request, &resume).await,
+        None => state.conference.join(request).await,
+    };
+    let joined = match joined {
         Ok(s) => s,
         Err(e) => {
             let (code, message, close_code) = e.refusal();

@@ -257,6 +257,15 @@ pub enum ServerMessage {
         participants: Vec<ParticipantInfo>,
         /// ICE servers for the client's PCs (empty by default).
         ice_servers: Vec<serde_json::Value>,
+        /// Secret that lets this participant resume after its connection drops: reconnect with
+        /// `/ws?access_token=…&resume_token=…` within `resume_window_s` (docs/protocol.md).
+        resume_token: String,
+        /// How long the participant stays (`reconnecting`) after its connection is lost;
+        /// 0: no resume, a lost connection leaves.
+        resume_window_s: u64,
+        /// This `joined` answers a resume: same sid, call state, tracks, subscriptions and
+        /// media connections as before the drop (the client keeps its PeerConnections).
+        resumed: bool,
     },
     /// Answer to `publish_offer`.
     PublishAnswer {

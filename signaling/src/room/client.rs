@@ -31,11 +31,11 @@ impl Room {
                 self.shared.media.send(MediaCommand::ApplyOffer { peer: p.publisher, sdp });
             }
             ClientMessage::SubscribeAnswer { sdp } => {
-                if !p.offer_outstanding {
+                if p.unanswered_offer.is_none() {
                     let msg = ServerMessage::error(ErrorCode::OutOfOrder, "subscribe_answer without an outstanding subscribe_offer");
                     return self.send_to(sid, msg);
                 }
-                p.offer_outstanding = false;
+                p.unanswered_offer = None;
                 self.shared.media.send(MediaCommand::ApplyAnswer { peer: p.subscriber, sdp });
             }
             ClientMessage::IceCandidate { target, candidate } => {

@@ -70,6 +70,7 @@ pub(crate) mod tests {
             joined_at: String::new(),
             since: tokio::time::Instant::now(),
             out,
+            connection: 0,
         };
         (m, rx)
     }

@@ -21,6 +21,7 @@ fn peer_of(ev: &MediaEvent) -> Option<PeerId> {
         MediaEvent::LocalDescription { peer, .. }
         | MediaEvent::NegotiationFailed { peer, .. }
         | MediaEvent::PeerConnected { peer, .. }
+        | MediaEvent::PeerDisconnected { peer }
         | MediaEvent::PeerFailed { peer }
         | MediaEvent::StreamState { subscriber: peer, .. } => Some(*peer),
         MediaEvent::SourceOpened { publisher, .. }
@@ -92,7 +93,7 @@ impl Room {
                     SdpKind::Answer => ServerMessage::PublishAnswer { sdp },
                     SdpKind::Offer => {
                         if let Some(p) = self.participants.get_mut(&sid) {
-                            p.offer_outstanding = true;
+                            p.unanswered_offer = Some(sdp.clone());
                         }
                         ServerMessage::SubscribeOffer { sdp }
                     }
@@ -110,6 +111,12 @@ impl Room {
                 if p.publisher == peer || p.remote.is_none() {
                     p.remote = remote;
                 }
+                if let Some(lost) = p.lost.as_mut().filter(|l| l.was == CallState::Joining) {
+                    // Connected while its WebSocket is away: it returns connected.
+                    lost.was = CallState::Connected;
+                }
+                self.on_media_back(&sid, peer);
+                let Some(p) = self.participants.get_mut(&sid) else { return };
                 if p.state == CallState::Joining && p.state.transition(CallState::Connected).is_ok() {
                     let identity = p.member.identity.clone();
                     let latency = p.member.since.elapsed();
@@ -124,9 +131,14 @@ impl Room {
                     self.announce_update(&sid);
                 }
             }
+            MediaEvent::PeerDisconnected { peer } => {
+                if let Some(sid) = self.participants.owner_of(peer).cloned() {
+                    self.on_media_lost(&sid, peer);
+                }
+            }
             MediaEvent::PeerFailed { peer } => {
                 if let Some(sid) = self.participants.owner_of(peer).cloned() {
-                    self.remove(&sid, DisconnectReason::Timeout, None, 1000);
+                    self.remove(&sid, DisconnectReason::Timeout, None, super::resume::CLOSE_LOST);
                 }
             }
             MediaEvent::SourceOpened { source, publisher, remote_track_id, kind, mime_type } => {

@@ -23,7 +23,7 @@ pub(crate) struct MovedParticipant {
 }
 
 impl Room {
-    pub(super) fn join(&mut self, req: JoinRequest, out: mpsc::Sender<Outbound>) -> Result<ParticipantSid, JoinError> {
+    pub(super) fn join(&mut self, req: JoinRequest, connection: u64, out: mpsc::Sender<Outbound>) -> Result<ParticipantSid, JoinError> {
         self.bans.admit(&req)?;
         if let Some(old) = self.participants.find(&req.identity) {
             let notice = ServerMessage::Removed { reason: DisconnectReason::Replaced.as_str().into() };
@@ -48,6 +48,7 @@ impl Room {
             joined_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             since: Instant::now(),
             out,
+            connection,
         };
         let sid = member.sid.clone();
         self.shared.locations.insert(sid.clone(), self.name.clone());
@@ -72,6 +73,7 @@ impl Room {
             self.shared.media.send(MediaCommand::AddPeer { peer, role });
         }
         let participant = Participant::new(member, CallState::Joining, publisher, subscriber);
+        self.shared.resume_tokens.insert(participant.resume_token.clone(), sid.clone());
         if let Some(by) = from_lobby {
             info!(room = %self.name, participant = %sid, %by, "admitted from the lobby");
             let _ = participant.send(ServerMessage::Admitted);
@@ -82,6 +84,9 @@ impl Room {
             participant: participant.info(),
             participants: self.visible_infos(),
             ice_servers: Vec::new(),
+            resume_token: participant.resume_token.clone(),
+            resume_window_s: self.shared.options.resume_window.as_secs(),
+            resumed: false,
         };
         let _ = participant.send(joined);
         let data = serde_json::json!({
@@ -193,6 +198,7 @@ impl Room {
         }
         p.member.close(code, reason.as_str());
         self.shared.locations.remove_if(sid, |_, room| room == &self.name);
+        self.shared.resume_tokens.remove(&p.resume_token);
         let mut data = p.summary();
         data["reason"] = serde_json::json!(reason);
         self.emit(EventKind::ParticipantLeft, Some(&p.member.identity), data);

@@ -20,6 +20,7 @@ mod mute_locks;
 mod ops;
 mod participant;
 mod participants;
+mod resume;
 mod speakers;
 mod stats;
 
@@ -59,16 +60,30 @@ pub(crate) type AdminTask = Box<dyn FnOnce(&mut Room) + Send>;
 pub(crate) enum RoomCommand {
     Join {
         request: JoinRequest,
+        connection: u64,
         out: mpsc::Sender<Outbound>,
         reply: oneshot::Sender<Result<ParticipantSid, JoinError>>,
+    },
+    /// A new connection presents participant `sid`'s resume token.
+    Resume {
+        sid: ParticipantSid,
+        token: String,
+        identity: Identity,
+        connection: u64,
+        out: mpsc::Sender<Outbound>,
+        reply: oneshot::Sender<bool>,
     },
     Client {
         sid: ParticipantSid,
         msg: crate::protocol::ClientMessage,
     },
+    /// Connection `connection` of `sid` ended without a `leave`; `resumable` unless it was
+    /// closed on purpose.
     Disconnected {
         sid: ParticipantSid,
+        connection: u64,
         reason: DisconnectReason,
+        resumable: bool,
     },
     Media(MediaEvent),
     Admin(AdminTask),
@@ -164,18 +179,18 @@ impl Room {
             // The timeout is range-checked at the edge; a far-off deadline is "never", not a panic.
             let timeout = Duration::from_secs(self.settings.empty_timeout_s);
             let deadline = self.life.empty_since.and_then(|t| t.checked_add(timeout));
-            let expired = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let expired = sleep_until(deadline);
+            let resume_deadline = self.next_resume_deadline();
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     Some(cmd) => self.handle(cmd),
                     None => break,
                 },
                 () = expired => self.life.ended = true,
+                () = sleep_until(resume_deadline) => {
+                    self.expire_resume_windows(Instant::now());
+                    self.update_empty();
+                }
                 () = self.shared.shutdown.cancelled() => {
                     self.disconnect_all(DisconnectReason::ServerShutdown, 1001);
                     self.life.ended = true;
@@ -203,11 +218,16 @@ impl Room {
 
     fn handle(&mut self, cmd: RoomCommand) {
         match cmd {
-            RoomCommand::Join { request, out, reply } => {
-                let _ = reply.send(self.join(request, out));
+            RoomCommand::Join { request, connection, out, reply } => {
+                let _ = reply.send(self.join(request, connection, out));
+            }
+            RoomCommand::Resume { sid, token, identity, connection, out, reply } => {
+                let _ = reply.send(self.resume(&sid, &token, &identity, connection, out).is_ok());
             }
             RoomCommand::Client { sid, msg } => self.on_client(&sid, msg),
-            RoomCommand::Disconnected { sid, reason } => self.remove(&sid, reason, None, 1000),
+            RoomCommand::Disconnected { sid, connection, reason, resumable } => {
+                self.on_disconnected(&sid, connection, reason, resumable)
+            }
             RoomCommand::Media(ev) => self.on_media_routed(ev),
             RoomCommand::Admin(task) => task(self),
             RoomCommand::MoveIn(moved) => self.move_in(*moved),
@@ -322,5 +342,13 @@ impl Room {
             m.close(code, reason.as_str());
             self.shared.locations.remove(&m.sid);
         }
+    }
+}
+
+/// Sleeps until `deadline`; forever if there is none.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }

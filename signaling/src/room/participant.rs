@@ -75,6 +75,8 @@ pub(crate) struct Member {
     /// When it joined, for durations.
     pub(crate) since: tokio::time::Instant,
     pub(crate) out: mpsc::Sender<Outbound>,
+    /// Which connection `out` belongs to (a resume replaces both).
+    pub(crate) connection: u64,
 }
 
 /// Why the writer's queue refused a message.
@@ -144,8 +146,6 @@ pub(crate) struct Participant {
     pub(crate) withheld: Vec<Track>,
     /// Sources the client declared in its last publish offer (msid track id → source).
     pub(crate) declared_sources: HashMap<String, String>,
-    /// A subscriber offer awaits this participant's answer.
-    pub(crate) offer_outstanding: bool,
     /// Tracks it receives, by media source.
     pub(crate) subscriptions: HashMap<SourceId, Subscription>,
     /// Last computed connection quality.
@@ -158,6 +158,13 @@ pub(crate) struct Participant {
     pub(crate) hand_raised_at: Option<String>,
     /// Its downlink's estimated bandwidth (bit/s), from the media shard's last sample.
     pub(crate) estimated_bitrate: Option<f64>,
+    /// The secret of its `joined`, with which a new connection resumes it.
+    pub(crate) resume_token: String,
+    /// Set while it is `reconnecting`: what was lost and the state to go back to.
+    pub(crate) lost: Option<super::resume::Lost>,
+    /// The subscriber offer that awaits this participant's answer; sent again after a resume
+    /// (the client may never have seen it).
+    pub(crate) unanswered_offer: Option<String>,
 }
 
 /// Bytes and packets in (published) and out (received), as cumulative counters.
@@ -209,13 +216,15 @@ impl Participant {
             tracks: BTreeMap::new(),
             withheld: Vec::new(),
             declared_sources: HashMap::new(),
-            offer_outstanding: false,
             subscriptions: HashMap::new(),
             quality: None,
             retired: Traffic::default(),
             leg_base: Traffic::default(),
             hand_raised_at: None,
             estimated_bitrate: None,
+            resume_token: crate::ids::random_secret(),
+            lost: None,
+            unanswered_offer: None,
         }
     }
 
@@ -301,7 +310,12 @@ impl Participant {
         worst
     }
 
+    /// Queues a message for the client. While its connection is lost, messages are dropped
+    /// (a resume sends the whole state again in `joined`).
     pub(crate) fn send(&self, msg: ServerMessage) -> Result<(), Unreachable> {
-        self.member.send(msg)
+        match self.member.send(msg) {
+            Err(Unreachable::Closed) if self.lost.as_ref().is_some_and(|l| l.connection) => Ok(()),
+            other => other,
+        }
     }
 }

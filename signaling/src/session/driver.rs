@@ -197,9 +197,13 @@ pub async fn drive<S, R, E>(
                             send_json(&mut sink, &count, &msg).await;
                         }
                         close(&mut sink, &mut stream, code, reason).await;
+                        session.closed_on_purpose();
                         break;
                     }
-                    Inbound::Gone => break,
+                    Inbound::Gone => {
+                        session.closed_on_purpose();
+                        break;
+                    }
                 }
             }
             _ = ping.tick() => {

@@ -16,20 +16,26 @@ use crate::room::{RoomCommand, Shared};
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
-/// One participant's session. Dropping it tells the room the participant vanished (reason
-/// `timeout`); after `leave` that is a no-op.
+/// One participant's session. Dropping it tells the room this connection vanished: the
+/// participant becomes `reconnecting` for its resume window (or leaves with reason `timeout` if
+/// there is none); after `leave`, or once another connection resumed it, that is a no-op.
 pub struct Session {
     /// The participant's sid.
     pub sid: ParticipantSid,
+    /// This connection of the participant (a resume makes a new one).
+    connection: u64,
+    /// How it ended: lost (the participant may resume) unless the client closed it or the
+    /// server closed it for a protocol violation.
+    lost: bool,
     /// Messages for the client, in order; ends after a [`Outbound::Close`].
     pub outbound: mpsc::Receiver<Outbound>,
     shared: Shared,
 }
 
 impl Session {
-    pub(crate) fn new(sid: ParticipantSid, outbound: mpsc::Receiver<Outbound>, shared: Shared) -> Self {
+    pub(crate) fn new(sid: ParticipantSid, connection: u64, outbound: mpsc::Receiver<Outbound>, shared: Shared) -> Self {
         shared.sessions.fetch_add(1, Ordering::Relaxed);
-        Self { sid, outbound, shared }
+        Self { sid, connection, lost: true, outbound, shared }
     }
 
     /// The room the participant is in now (a move changes it).
@@ -43,6 +49,12 @@ impl Session {
         }
     }
 
+    /// The connection ended on purpose (the client's close frame, or ours after a protocol
+    /// violation), not by a network loss: the participant leaves instead of waiting for a resume.
+    pub(crate) fn closed_on_purpose(&mut self) {
+        self.lost = false;
+    }
+
     /// Hands a client message to the participant's current room.
     pub fn handle(&self, msg: ClientMessage) {
         self.send(RoomCommand::Client { sid: self.sid.clone(), msg });
@@ -51,7 +63,13 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.send(RoomCommand::Disconnected { sid: self.sid.clone(), reason: DisconnectReason::Timeout });
+        let cmd = RoomCommand::Disconnected {
+            sid: self.sid.clone(),
+            connection: self.connection,
+            reason: DisconnectReason::Timeout,
+            resumable: self.lost,
+        };
+        self.send(cmd);
         self.shared.sessions.fetch_sub(1, Ordering::Relaxed);
     }
 }

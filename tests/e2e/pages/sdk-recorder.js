@@ -33,9 +33,9 @@ window.events = [];
  * Creates window.room, records its events, publishes camera and microphone unless told not to,
  * connects. `show` ({width, height} in CSS pixels): every received video is attached to a <video>
  * of that size (id `video-<track sid>`), so adaptive stream sees it shown. `simulcast`: the
- * Room's option.
+ * Room's option. `url`: the server to connect to (default: the page's).
  */
-window.startRoom = async (token, { publish = true, show = null, simulcast = false } = {}) => {
+window.startRoom = async (token, { publish = true, show = null, simulcast = false, url = undefined } = {}) => {
   const room = new sdk.Room({ simulcast });
   window.room = room;
   for (const event of sdk.ROOM_EVENTS) room.on(event, (payload) => window.events.push(summarize(event, payload)));
@@ -50,7 +50,7 @@ window.startRoom = async (token, { publish = true, show = null, simulcast = fals
   }
   if (publish) await room.localParticipant.publishCameraAndMicrophone();
   try {
-    await room.connect(undefined, token);
+    await room.connect(url, token);
   } catch (err) {
     return { error: err.code };
   }
