@@ -106,7 +106,7 @@ pub struct ParticipantView {
     pub identity: String,
     /// Display name.
     pub name: String,
-    /// Call state: `invited`, `lobby`, `joining`, `connected`, `on_hold`, `disconnected`.
+    /// Call state: `invited`, `lobby`, `joining`, `connected`, `on_hold`, `reconnecting` (connection lost, may resume), `disconnected`.
     pub state: &'static str,
     /// Set once disconnected.
     #[serde(skip_serializing_if = "Option::is_none")]

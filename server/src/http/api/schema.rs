@@ -57,6 +57,8 @@ pub(crate) enum CallState {
     Joining,
     Connected,
     OnHold,
+    /// Its connection was lost; it may resume within the resume window (docs/protocol.md).
+    Reconnecting,
     Disconnected,
 }
 
