@@ -9,11 +9,12 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
 # --- installs (each skipped when already present) ---
-if ! command -v chromium >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+if ! command -v chromium >/dev/null || ! command -v firefox-esr >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq chromium firefox-esr >/dev/null
 fi
 if ! (cd tests/e2e && npm ls --depth=0 >/dev/null 2>&1); then
-  (cd tests/e2e && npm ci --no-audit --no-fund)   # playwright-core, typescript (the SDK's type check)
+  # playwright-core (Chromium), puppeteer-core (Firefox over BiDi), typescript (the SDK's type check)
+  (cd tests/e2e && npm ci --no-audit --no-fund)
 fi
 
 # --- structure: no import circles within a crate, no source file over 600 lines; the vendored

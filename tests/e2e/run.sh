@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the browser end-to-end tests (tests/e2e/*.test.js): installs Chromium and the npm packages
+# Runs the browser end-to-end tests (tests/e2e/*.test.js): installs Chromium, Firefox ESR and the npm packages
 # when missing, checks the SDK's types and the web client's boundaries (scripts/check-web.sh), then
 # runs the tests inside a fresh network namespace whose only interface is lo,
 # so nothing can leave the machine. It does not build the server: pass the binary in
@@ -28,6 +28,9 @@ fi
 # Installs need the network, so they happen before entering the namespace.
 command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 export CHROMIUM_BIN="${CHROMIUM_BIN:-$(command -v chromium)}"
+# Firefox ESR for the mixed-browser test (firefox.test.js, driven by puppeteer-core over BiDi).
+command -v firefox-esr >/dev/null || (apt-get update && apt-get install -y firefox-esr)
+export FIREFOX_BIN="${FIREFOX_BIN:-$(command -v firefox-esr)}"
 # Any package of package-lock.json missing (a fresh clone, or a dependency added since): install.
 if ! (cd "$here" && npm ls --depth=0 >/dev/null 2>&1); then
   (cd "$here" && npm ci --no-audit --no-fund)
