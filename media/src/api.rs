@@ -157,6 +157,15 @@ pub enum MediaCommand {
         /// The highest spatial layer wanted, if capped.
         max_layer: Option<u8>,
     },
+    /// Subscriber: the next offer restarts ICE (e.g. the client's network changed): new
+    /// credentials of ours (a browser restarts and gathers on its new network only when the
+    /// offer's change), the same candidates; the client's checks from wherever it is now select
+    /// a new pair. An offer is made at once unless one is outstanding. Publishers restart with
+    /// their own offer.
+    RestartIce {
+        /// The subscriber peer.
+        peer: PeerId,
+    },
     /// Close a peer: its sources and routes go with it; nothing is reported back but
     /// [`MediaEvent::SourceClosed`] for its sources.
     ClosePeer {

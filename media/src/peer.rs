@@ -16,6 +16,7 @@ use crate::transmit::{Transmit, Via};
 use crate::vp8::Vp8Rewrite;
 use bytes::BytesMut;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::RTCOfferOptions;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEventInit};
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::sdp::RTCSessionDescription;
@@ -87,6 +88,8 @@ pub(crate) struct Peer {
     offer_in_flight: bool,
     /// Subscriber: tracks changed since the last offer.
     needs_offer: bool,
+    /// Subscriber: the next offer restarts ICE.
+    ice_restart: bool,
     /// Subscriber: its downlink's bandwidth estimate, fed by the transport-cc stamps
     /// [`Peer::send_rtp`] writes.
     pub(crate) bwe: Option<Bwe>,
@@ -113,6 +116,7 @@ impl Peer {
             paused: false,
             offer_in_flight: false,
             needs_offer: false,
+            ice_restart: false,
             bwe: (role == PeerRole::Subscriber).then(|| Bwe::new(Bounds::default())),
             audio_level_ext: None,
             early: EarlyChecks::default(),
@@ -217,12 +221,21 @@ impl Peer {
         self.needs_offer && !self.offer_in_flight
     }
 
+    /// Subscriber: the next offer restarts ICE with credentials `ufrag`/`pwd` (new ones: the
+    /// client restarts only when ours change).
+    pub(crate) fn want_ice_restart(&mut self, ufrag: String, pwd: String) {
+        self.pc.set_next_ice_credentials(ufrag, pwd);
+        self.ice_restart = true;
+        self.needs_offer = true;
+    }
+
     /// Subscriber: creates and sets a new offer, now outstanding; returns its SDP.
     pub(crate) fn make_offer(&mut self, now: Instant) -> Result<String, String> {
         self.needs_offer = false;
+        let options = std::mem::take(&mut self.ice_restart).then(|| RTCOfferOptions { ice_restart: true, ..Default::default() });
         let pc = &mut self.pc;
         let offer = pc
-            .create_offer(None)
+            .create_offer(options)
             .and_then(|offer| pc.set_local_description(now, offer))
             .map(|()| pc.local_description().map(|d| d.sdp));
         match offer {

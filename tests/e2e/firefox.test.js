@@ -15,27 +15,6 @@ const HTTP_PORT = 7970;
 const UDP_PORT = 7972;
 const ROOM = 'mixed';
 
-/** Joins publishing camera and microphone, showing received videos; notes the first frame shown. */
-async function pageJoin({ token }) {
-  window.joinStartedAt = performance.now();
-  window.firstFrameAt = null;
-  const started = window.startRoom(token, { publish: true, show: { width: 320, height: 240 }, simulcast: false });
-  window.room.on('trackSubscribed', ({ publication, track }) => {
-    if (track.kind === 'audio') {
-      const audio = Object.assign(document.createElement('audio'), { autoplay: true, muted: true });
-      document.body.append(audio);
-      publication.attach(audio);
-      return;
-    }
-    const video = document.getElementById(`video-${publication.sid}`);
-    const first = () => { window.firstFrameAt ??= performance.now(); };
-    if (video?.requestVideoFrameCallback) video.requestVideoFrameCallback(first);
-    else video?.addEventListener('loadeddata', first, { once: true });
-  });
-  const joined = await started;
-  return joined.error ? joined : { state: window.room.state };
-}
-
 /** Inbound video frames decoded and audio packets received, and the first-frame time. */
 async function pageInbound() {
   const { subscriber } = await window.room.getStats();
@@ -89,7 +68,7 @@ describe('Firefox and Chromium in one room', { timeout: 120_000 }, () => {
     for (const [name, who] of [['Chromium', chrome], ['Firefox', firefox]]) {
       const t = await devToken(server.url, ROOM, name);
       ids[name] = t.identity;
-      const r = await who.page.evaluate(pageJoin, { token: t.token });
+      const r = await who.page.evaluate((token) => window.startCall(token), t.token);
       assert.ok(['joining', 'connected'].includes(r.state), `${name} joined: ${JSON.stringify(r)}`);
     }
     const inbound = (who) => who.page.evaluate(pageInbound);

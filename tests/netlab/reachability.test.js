@@ -21,25 +21,6 @@ const DECODE_WITHIN_S = 25;
 
 // ---- functions that run in the pages ----
 
-/** Joins publishing camera and microphone; records when the first remote video frame is shown. */
-async function pageJoin({ token }) {
-  window.joinStartedAt = performance.now();
-  window.firstFrameAt = null;
-  const started = window.startRoom(token, { publish: true, show: { width: 320, height: 240 }, simulcast: false });
-  window.room.on('trackSubscribed', ({ publication, track }) => {
-    if (track.kind === 'audio') {
-      const audio = Object.assign(document.createElement('audio'), { autoplay: true, muted: true });
-      document.body.append(audio);
-      publication.attach(audio);
-      return;
-    }
-    const video = document.getElementById(`video-${publication.sid}`);
-    video?.requestVideoFrameCallback(() => { window.firstFrameAt ??= performance.now(); });
-  });
-  const joined = await started;
-  return joined.error ? joined : { state: window.room.state };
-}
-
 /** Inbound totals per kind, the selected candidate pair of each PC, and the first-frame time. */
 async function pageSample() {
   const { publisher, subscriber } = await window.room.getStats();
@@ -91,7 +72,7 @@ describe('netlab: a page behind a UDP-blocking firewall joins over ICE/TCP', { t
 
   it('both pages see and hear each other; the blocked one over TCP, the open one over UDP', async () => {
     for (const [name, w] of Object.entries(workers)) {
-      const r = await w.eval(pageJoin, { token: mint(name, ROOM) }, 30_000);
+      const r = await w.eval((t) => window.startCall(t), mint(name, ROOM), 30_000);
       assert.ok(['joining', 'connected'].includes(r.state), `${name} joined: ${JSON.stringify(r)}`);
     }
     // Media flows both ways: video frames decode and audio packets arrive, measured over 3 s

@@ -6,6 +6,8 @@
 //         flows both ways again within 3 s of the link coming back (time reported).
 //   30 s  the server removes it (ICE fails after ice_timeout_s); when the link is back the page
 //         joins again as a new participant (new sid) and says so (`reconnected{resumed:false}`).
+// Last, the flapper's address changes (10.77.0.3 -> 10.77.0.13): it stays the same participant and
+// its media flows on from the new address (its ICE checks from there re-select the pair).
 // Report: stdout (`RESUME_REPORT {json}`) and $ARTIFACTS_DIR/resume-report.json.
 
 const assert = require('node:assert/strict');
@@ -20,19 +22,6 @@ const BACK_WITHIN_MS = 3000;
 
 // ---- functions that run in the pages ----
 
-/** Joins publishing camera and microphone, showing the other's video. */
-async function pageJoin({ token }) {
-  const started = window.startRoom(token, { publish: true, show: { width: 320, height: 240 }, simulcast: false });
-  window.room.on('trackSubscribed', ({ publication, track }) => {
-    if (track.kind !== 'audio') return;
-    const audio = Object.assign(document.createElement('audio'), { autoplay: true, muted: true });
-    document.body.append(audio);
-    publication.attach(audio);
-  });
-  const joined = await started;
-  return joined.error ? joined : { state: window.room.state, sid: window.room.localParticipant.sid };
-}
-
 /** Video frames decoded from the other page so far, our sid, state, and the events since `since`. */
 async function pageState(since) {
   const { subscriber } = await window.room.getStats();
@@ -44,7 +33,7 @@ async function pageState(since) {
   return { frames, sid: window.room.localParticipant.sid, state: window.room.state, events };
 }
 
-describe('netlab: a page whose link goes down resumes its call', { timeout: 170_000 }, () => {
+describe('netlab: a page whose link goes down resumes its call', { timeout: 200_000 }, () => {
   const names = { watcher: 'sbc1', flapper: 'sbc2' };
   const workers = {};
   const report = { started: new Date().toISOString() };
@@ -71,7 +60,7 @@ describe('netlab: a page whose link goes down resumes its call', { timeout: 170_
     for (const [name, ns] of Object.entries(names)) workers[name] = new Worker(name, ns);
     await Promise.all(Object.values(workers).map((w) => w.call('launch', { viewport: { width: 480, height: 600 } }, 30_000)));
     for (const [name, w] of Object.entries(workers)) {
-      const r = await w.eval(pageJoin, { token: mint(name, ROOM) }, 30_000);
+      const r = await w.eval((t) => window.startCall(t), mint(name, ROOM), 30_000);
       assert.ok(['joining', 'connected'].includes(r.state), `${name} joined: ${JSON.stringify(r)}`);
     }
     assert.notEqual(await untilVideoFlows({ watcher: 0, flapper: 0 }, 20_000), null, 'both pages decode video before the outage');
@@ -152,5 +141,34 @@ describe('netlab: a page whose link goes down resumes its call', { timeout: 170_
     if (!w.events.some((e) => e.event === 'participantLeft' && e.participant === 'flapper')) failures.push('the watcher never saw the flapper leave');
     if (!w.events.some((e) => e.event === 'participantJoined' && e.participant === 'flapper')) failures.push('the watcher never saw the flapper join again');
     assert.ok(failures.length === 0, `\n  ${failures.join('\n  ')}\n  ${JSON.stringify(report.outage30s)}`);
+  });
+
+  it('a new address (the veth moves to another IP) keeps the call: same participant, media flows on', async () => {
+    const before = await state('flapper');
+    const since = Date.now();
+
+    // The old address goes, a new one comes, as on a move from one network to another.
+    // (Deleted first: deleting a primary address also deletes the secondaries of its subnet.)
+    nl('ip -n sbc2 addr del 10.77.0.3/24 dev eth0 && ip -n sbc2 addr add 10.77.0.13/24 dev eth0');
+    // Back when the server hears the flapper from its new address, connected.
+    let view = serverView();
+    while (Date.now() - since < 30_000 && !(view.state === 'connected' && String(view.remote_address ?? '').startsWith('10.77.0.13:'))) {
+      await sleep(250);
+      view = serverView();
+    }
+    const movedMs = Date.now() - since;
+
+    const backMs = await untilVideoFlows(await frames(), 10_000);
+    const [w, f] = await Promise.all([state('watcher', since), state('flapper', since)]);
+    report.addressChange = { backOnNewAddressMs: movedMs, videoFlowsAfterMs: backMs, serverState: view.state,
+      remoteAddress: view.remote_address ?? null, flapperEvents: f.events, watcherEvents: w.events, sidBefore: before.sid, sidAfter: f.sid };
+    const failures = [];
+    if (backMs === null) failures.push('video did not flow both ways once back on the new address');
+    if (f.sid !== before.sid) failures.push(`the flapper became a new participant: ${before.sid} -> ${f.sid}`);
+    if (view.state !== 'connected') failures.push(`the server shows the flapper ${view.state}`);
+    if (!String(view.remote_address ?? '').startsWith('10.77.0.13:')) failures.push(`the server still sends to ${view.remote_address}`);
+    const churn = w.events.filter((e) => ['participantJoined', 'participantLeft'].includes(e.event) && e.participant === 'flapper');
+    if (churn.length) failures.push(`the watcher saw the flapper leave or join: ${JSON.stringify(churn)}`);
+    assert.ok(failures.length === 0, `\n  ${failures.join('\n  ')}\n  ${JSON.stringify(report.addressChange)}`);
   });
 });

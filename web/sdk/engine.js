@@ -3,6 +3,7 @@
 // keeps the PCs; a full reconnection replaces the whole Engine. Exposed as `room.engine` so apps
 // and tests can read the PCs' statistics.
 
+import { IceWatch } from './ice-watch.js';
 import { Publisher } from './publisher.js';
 import { Signal } from './signal.js';
 import { Subscriber } from './subscriber.js';
@@ -12,6 +13,9 @@ import { Subscriber } from './subscriber.js';
  * @property {import('./subscriber.js').OnTrack} onTrack
  * @property {() => void} onConnectionState
  */
+
+/** A signalling socket that does not answer a probe within this long is taken for dead. */
+const PROBE_TIMEOUT_MS = 2500;
 
 export class Engine {
   /**
@@ -25,13 +29,7 @@ export class Engine {
      */
     this.opened = false;
     /** @internal */
-    this.signal = new Signal(url, {
-      ...handlers,
-      onOpen: () => {
-        this.opened = true;
-        handlers.onOpen();
-      },
-    });
+    this.signal = this.#openSignal(url, handlers);
     /**
      * @type {Publisher | null}
      * @internal
@@ -44,6 +42,11 @@ export class Engine {
     this.subscriber = null;
     /** @internal */
     this.closed = false;
+    /**
+     * Restarts ICE when a PC loses the server (a network change).
+     * @internal
+     */
+    this.iceWatch = this.#newIceWatch();
   }
 
   /** The publisher RTCPeerConnection (null before `joined`). */
@@ -65,8 +68,12 @@ export class Engine {
   startMedia(iceServers, handlers) {
     const config = { iceServers };
     const send = (/** @type {object} */ msg) => { this.send(msg); };
-    this.subscriber = new Subscriber(config, send, handlers.onTrack, handlers.onConnectionState);
-    this.publisher = new Publisher(config, send, handlers.onConnectionState);
+    const onConnectionState = () => {
+      handlers.onConnectionState();
+      this.iceWatch.check();
+    };
+    this.subscriber = new Subscriber(config, send, handlers.onTrack, onConnectionState);
+    this.publisher = new Publisher(config, send, onConnectionState);
     return this.publisher;
   }
 
@@ -77,9 +84,23 @@ export class Engine {
    * @internal
    */
   replaceSignal(url, handlers) {
-    this.signal.close();
+    this.signal.close(true);
     this.opened = false;
-    this.signal = new Signal(url, {
+    this.signal = this.#openSignal(url, handlers);
+  }
+
+  #newIceWatch() {
+    const pcs = () => ({ publisher: this.publisher, subscriber: this.subscriber });
+    return new IceWatch(pcs, (msg) => this.send(msg), () => this.signal.probe(PROBE_TIMEOUT_MS));
+  }
+
+  /**
+   * A socket to `url` that marks this Engine opened when it opens.
+   * @param {string} url
+   * @param {import('./signal.js').SignalHandlers} handlers
+   */
+  #openSignal(url, handlers) {
+    return new Signal(url, {
       ...handlers,
       onOpen: () => {
         this.opened = true;
@@ -93,6 +114,8 @@ export class Engine {
    * @internal
    */
   closeMedia() {
+    this.iceWatch.stop();
+    this.iceWatch = this.#newIceWatch();
     this.publisher?.close();
     this.subscriber?.close();
     this.publisher = null;
@@ -124,6 +147,7 @@ export class Engine {
   close() {
     if (this.closed) return;
     this.closed = true;
+    this.iceWatch.stop();
     this.signal.close();
     this.publisher?.close();
     this.subscriber?.close();

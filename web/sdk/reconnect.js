@@ -37,6 +37,8 @@ export class ReconnectSchedule {
     this.attempt = 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.timer = undefined;
+    /** @type {(() => void) | null} the attempt waiting for its delay */
+    this.pending = null;
   }
 
   /**
@@ -49,8 +51,21 @@ export class ReconnectSchedule {
     if (delayMs === undefined) return null;
     this.attempt += 1;
     clearTimeout(this.timer);
-    this.timer = setTimeout(run, delayMs);
+    this.pending = run;
+    this.timer = setTimeout(() => {
+      this.pending = null;
+      run();
+    }, delayMs);
     return { attempt: this.attempt, delayMs };
+  }
+
+  /** Runs the scheduled attempt now (the network is back: no need to wait out the delay). */
+  hurry() {
+    const run = this.pending;
+    if (!run) return;
+    clearTimeout(this.timer);
+    this.pending = null;
+    run();
   }
 
   /** Back in: returns how many attempts it took (0: none); the next drop starts from the first delay. */
@@ -62,5 +77,6 @@ export class ReconnectSchedule {
 
   cancel() {
     clearTimeout(this.timer);
+    this.pending = null;
   }
 }

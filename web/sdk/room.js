@@ -387,7 +387,12 @@ export class Room extends Emitter {
     });
     const publisher = engine.startMedia(msg.ice_servers ?? [], {
       onTrack: (participant, track, mediaTrack) => this.#roster.received(participant, track, mediaTrack),
-      onConnectionState: () => { if (this.engine === engine) report(); },
+      onConnectionState: () => {
+        if (this.engine !== engine) return;
+        report();
+        // Resuming, and the media reaches the server again: so may a new socket, at once.
+        if (this.state === 'reconnecting' && !engine.iceWatch.bad()) this.#schedule.hurry();
+      },
     });
     await local.attach(publisher);
     if (this.engine !== engine || this.state === 'disconnected') return; // left or dropped meanwhile
@@ -411,8 +416,10 @@ export class Room extends Emitter {
     this.localParticipant.ownUpdate(msg.participant);
     this.#roster.sync(msg.participants);
     const engine = /** @type {Engine} */ (this.engine);
-    const iceLost = ['disconnected', 'failed'].includes(engine.publisherPC?.iceConnectionState ?? '');
-    engine.publisher?.resumed(iceLost).catch((err) => console.warn('switchboard: renegotiating after a resume failed', err));
+    // Our transport lost the server too (a new network): restart ICE on both PCs now; else only
+    // an offer whose answer was lost is sent again.
+    if (engine.iceWatch.bad()) engine.iceWatch.restart();
+    else engine.publisher?.resumed(false).catch((err) => console.warn('switchboard: renegotiating after a resume failed', err));
     this.emit('reconnected', { attempts, resumed: true });
     this.#setState(ROOM_STATE_OF[msg.participant.state] ?? 'connected');
   }

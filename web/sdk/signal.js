@@ -75,16 +75,23 @@ export class Signal {
    * @param {SignalHandlers} handlers
    */
   constructor(url, handlers) {
+    this.handlers = handlers;
     this.ws = new WebSocket(url);
+    /** performance.now() when the server was last heard from (or the socket opened). */
+    this.lastHeard = performance.now();
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.probeTimer = undefined;
     /** @type {Promise<unknown>} */
     this.queue = Promise.resolve();
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.pingTimer = undefined;
     this.ws.onopen = () => {
+      this.lastHeard = performance.now();
       handlers.onOpen();
       this.pingTimer = setInterval(() => this.send({ type: 'ping', ts: Date.now() }), PING_INTERVAL_MS);
     };
     this.ws.onmessage = (ev) => {
+      this.lastHeard = performance.now();
       let msg;
       try {
         msg = JSON.parse(ev.data);
@@ -101,6 +108,7 @@ export class Signal {
     };
     this.ws.onclose = (ev) => {
       clearInterval(this.pingTimer);
+      clearTimeout(this.probeTimer);
       this.queue = this.queue.then(() => handlers.onClose({ code: ev.code, reason: ev.reason }));
     };
   }
@@ -115,10 +123,34 @@ export class Signal {
     return true;
   }
 
-  /** Closes the socket without reporting the close to the handlers (the caller asked for it). */
-  close() {
+  /**
+   * Checks that the server still answers: a `ping` now, and if nothing at all arrives within
+   * `timeoutMs` the socket is taken for dead (a new network left it behind: its packets go
+   * nowhere and no close ever comes) and reported closed (1006), so the Room reconnects.
+   * @param {number} timeoutMs
+   */
+  probe(timeoutMs) {
+    if (this.ws.readyState !== WebSocket.OPEN || this.probeTimer !== undefined) return;
+    const asked = performance.now();
+    this.send({ type: 'ping', ts: Date.now() });
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      if (this.lastHeard >= asked || this.ws.readyState !== WebSocket.OPEN) return;
+      this.close(true);
+      this.queue = this.queue.then(() => this.handlers.onClose({ code: 1006, reason: 'the server stopped answering' }));
+    }, timeoutMs);
+  }
+
+  /**
+   * Closes the socket without reporting the close to the handlers (the caller asked for it).
+   * `abandoned`: we took it for dead and will resume on another one, so the close frame (if it
+   * ever arrives) must not read as leaving (close code 4000, not 1000).
+   * @param {boolean} [abandoned]
+   */
+  close(abandoned = false) {
     clearInterval(this.pingTimer);
+    clearTimeout(this.probeTimer);
     this.ws.onopen = this.ws.onmessage = this.ws.onclose = null;
-    this.ws.close(1000);
+    this.ws.close(abandoned ? 4000 : 1000);
   }
 }

@@ -197,6 +197,18 @@ impl Shard {
                 self.set_subscription(now, subscriber, source, visible, want)
             }
             MediaCommand::ClosePeer { peer } => self.close_peer(now, peer),
+            MediaCommand::RestartIce { peer } => match self.peers.get_mut(&peer) {
+                Some(p) if p.role == PeerRole::Subscriber => {
+                    // New credentials, and the new ufrag routes to this peer as the old one still
+                    // does until the client's answer arrives.
+                    let (ufrag, pwd) = ice_credentials();
+                    p.want_ice_restart(ufrag.clone(), pwd);
+                    self.demux.register_ufrag(ufrag, peer);
+                    self.offers_wanted = true;
+                }
+                Some(_) => self.fail_negotiation(peer, "a publisher restarts ICE with its own offer (createOffer after restartIce)".into()),
+                None => {}
+            },
             // A requester that went away needs no answer.
             MediaCommand::GetStats { reply } => drop(reply.send(self.stats(now))),
             MediaCommand::Snapshot { reply } => drop(reply.send(self.snapshot())),

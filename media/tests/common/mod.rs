@@ -505,6 +505,26 @@ impl Net {
         }
     }
 
+    /// Client `client`'s network changes: from now on its datagrams come from `addr` (a new host
+    /// candidate there), and what is sent to its old address is lost.
+    pub fn move_client(&mut self, client: usize, addr: SocketAddr) {
+        let c = &mut self.clients[client];
+        c.addr = addr;
+        let host = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".into(),
+                address: addr.ip().to_string(),
+                port: addr.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()
+        .unwrap();
+        c.pc.add_local_candidate(RTCIceCandidate::from(&host).to_json().unwrap()).unwrap();
+    }
+
     pub fn connected(&self, client: usize) -> bool {
         self.clients[client].state == RTCPeerConnectionState::Connected
     }

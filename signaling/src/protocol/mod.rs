@@ -29,6 +29,9 @@ pub enum ClientMessage {
         /// SDP answer.
         sdp: String,
     },
+    /// Asks for a subscriber offer that restarts ICE (after `restartIce()` on the subscriber PC,
+    /// e.g. when the client's network changed); the publisher PC restarts with its own offer.
+    IceRestart,
     /// A trickled ICE candidate.
     IceCandidate {
         /// `publisher` or `subscriber`.
@@ -99,6 +102,7 @@ impl ClientMessage {
         match self {
             ClientMessage::PublishOffer { .. } => "publish_offer",
             ClientMessage::SubscribeAnswer { .. } => "subscribe_answer",
+            ClientMessage::IceRestart => "ice_restart",
             ClientMessage::IceCandidate { .. } => "ice_candidate",
             ClientMessage::SetTrackMuted { .. } => "set_track_muted",
             ClientMessage::UnmuteResponse { .. } => "unmute_response",
@@ -172,6 +176,7 @@ pub struct ModerateRequest {
 const CLIENT_TYPES: &[&str] = &[
     "publish_offer",
     "subscribe_answer",
+    "ice_restart",
     "ice_candidate",
     "set_track_muted",
     "unmute_response",

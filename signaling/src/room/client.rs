@@ -38,6 +38,9 @@ impl Room {
                 p.unanswered_offer = None;
                 self.shared.media.send(MediaCommand::ApplyAnswer { peer: p.subscriber, sdp });
             }
+            ClientMessage::IceRestart => {
+                self.shared.media.send(MediaCommand::RestartIce { peer: p.subscriber });
+            }
             ClientMessage::IceCandidate { target, candidate } => {
                 let peer = match target {
                     IceTarget::Publisher => p.publisher,

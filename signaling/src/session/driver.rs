@@ -111,8 +111,9 @@ enum Inbound {
     Handle(ClientMessage),
     /// Close the connection with this code and reason (after an optional last message).
     Close(Option<ServerMessage>, u16, &'static str),
-    /// The client closed.
-    Gone,
+    /// The client closed: on purpose (a close code of 1000, 1001 or none: it left, the tab
+    /// closed), or giving up a socket it took for dead (any other code; it will resume).
+    Gone { on_purpose: bool },
 }
 
 /// Judges one client frame: size, rate, parse.
@@ -125,7 +126,7 @@ fn inbound(frame: Frame, rate: &mut MessageRate, limits: &SessionLimits, count: 
                 "binary frames are not part of the protocol; send JSON text",
             ))
         }
-        Frame::Close(_) => return Inbound::Gone,
+        Frame::Close(c) => return Inbound::Gone { on_purpose: c.is_none_or(|(code, _)| matches!(code, 1000 | 1001 | 1005)) },
         Frame::Ping | Frame::Pong => return Inbound::Nothing,
     };
     if text.len() > MAX_FRAME_BYTES {
@@ -200,8 +201,10 @@ pub async fn drive<S, R, E>(
                         session.closed_on_purpose();
                         break;
                     }
-                    Inbound::Gone => {
-                        session.closed_on_purpose();
+                    Inbound::Gone { on_purpose } => {
+                        if on_purpose {
+                            session.closed_on_purpose();
+                        }
                         break;
                     }
                 }

@@ -56,4 +56,29 @@ window.startRoom = async (token, { publish = true, show = null, simulcast = fals
   }
   return { state: room.state };
 };
+/**
+ * Joins publishing camera and microphone and showing what it receives (320×240 videos, audio
+ * played muted so its jitter buffer runs), as a participant of a call does; records in
+ * window.firstFrameAt when the first remote video frame was shown (window.joinStartedAt: the
+ * start). `url`: the server, as for startRoom.
+ */
+window.startCall = async (token, { url = undefined } = {}) => {
+  window.joinStartedAt = performance.now();
+  window.firstFrameAt = null;
+  const started = window.startRoom(token, { publish: true, show: { width: 320, height: 240 }, simulcast: false, url });
+  window.room.on('trackSubscribed', ({ publication, track }) => {
+    if (track.kind === 'audio') {
+      const audio = Object.assign(document.createElement('audio'), { autoplay: true, muted: true });
+      document.body.append(audio);
+      publication.attach(audio);
+      return;
+    }
+    const video = document.getElementById(`video-${publication.sid}`);
+    const first = () => { window.firstFrameAt ??= performance.now(); };
+    if (video?.requestVideoFrameCallback) video.requestVideoFrameCallback(first);
+    else video?.addEventListener('loadeddata', first, { once: true });
+  });
+  const joined = await started;
+  return joined.error ? joined : { state: window.room.state, sid: window.room.localParticipant.sid };
+};
 window.recorderReady = true;

@@ -25,6 +25,15 @@ impl RTCPeerConnection {
         Some(context.encrypt_rtp_with_header(plaintext, header))
     }
 
+    /// The ICE credentials the next ICE restart (`create_offer` with `ice_restart`) offers, in
+    /// place of the ones given to the setting engine. An ICE-lite server restarting from its side
+    /// must change them: a full-agent answerer restarts (and gathers candidates anew, e.g. on its
+    /// new network) only when the offer's credentials change (RFC 8445 §9).
+    pub fn set_next_ice_credentials(&mut self, ufrag: String, pwd: String) {
+        self.setting_engine.candidates.username_fragment = ufrag;
+        self.setting_engine.candidates.password = pwd;
+    }
+
     /// The remote address of the selected ICE candidate pair, where media must go, and the
     /// transport of its local candidate (UDP, or TCP for ICE over TCP).
     pub fn selected_remote(&self) -> Option<(SocketAddr, TransportProtocol)> {
