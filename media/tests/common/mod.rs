@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::ice::tcp_type::TcpType;
 use rtc::interceptor::{Registry, Slot};
@@ -12,8 +12,6 @@ use rtc::peer_connection::configuration::interceptor_registry::register_default_
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::{RTCConfiguration, RTCConfigurationBuilder};
-use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
-use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::transport::{
@@ -21,19 +19,17 @@ use rtc::peer_connection::transport::{
 };
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
 use rtc::sansio::Protocol;
-use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard_media::interceptor::{is_keyframe_request, KeyframeRequestTap};
+use switchboard_media::interceptor::KeyframeRequestTap;
 use switchboard_media::{MediaCommand, MediaConfig, MediaCounters, MediaEvent, PeerId, SdpKind, Shard, SourceId, Via};
 
 pub const SERVER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)), 7882);
@@ -94,6 +90,7 @@ pub struct Net {
     pub clients_tcp: bool,
 }
 
+mod client;
 mod simulcast;
 
 pub const AUDIO_LEVEL: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -527,83 +524,5 @@ impl Net {
 
     pub fn connected(&self, client: usize) -> bool {
         self.clients[client].state == RTCPeerConnectionState::Connected
-    }
-}
-
-impl Client {
-    fn new(addr: SocketAddr, tcp: bool, pc: RTCPeerConnection, sender: Option<RTCRtpSenderId>, ssrc: u32) -> Self {
-        Self {
-            addr,
-            tcp,
-            received_udp: 0,
-            received_tcp: 0,
-            pc,
-            state: RTCPeerConnectionState::New,
-            received: Vec::new(),
-            keyframe_requests: 0,
-            twcc_feedback: 0,
-            sender_reports: Vec::new(),
-            remote_tracks: HashMap::new(),
-            sender,
-            ssrc,
-            seq: 0,
-            layer_seq: [0; 3],
-        }
-    }
-
-    fn deliver(&mut self, now: Instant, via: Via, payload: BytesMut) {
-        let (from, protocol) = match via {
-            Via::Udp => (SERVER, TransportProtocol::UDP),
-            Via::Tcp => (SERVER_TCP, TransportProtocol::TCP),
-        };
-        *if via == Via::Tcp { &mut self.received_tcp } else { &mut self.received_udp } += 1;
-        // RTCP (RFC 5761 demultiplexing: version 2, packet type 192..=223); 200 = sender report.
-        if payload.len() >= 8 && payload[0] >> 6 == 2 && payload[1] == 200 {
-            self.sender_reports.push(u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]]));
-        }
-        let _ = self.pc.handle_read(TaggedBytesMut {
-            now,
-            transport: TransportContext {
-                local_addr: self.addr,
-                peer_addr: from,
-                ecn: None,
-                transport_protocol: protocol,
-            },
-            message: payload,
-        });
-    }
-
-    /// Handles events and reads; returns datagrams to send.
-    fn drain(&mut self, _now: Instant) -> Vec<(SocketAddr, Via, BytesMut)> {
-        while let Some(ev) = self.pc.poll_event() {
-            match ev {
-                RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) => self.state = s,
-                RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
-                    self.remote_tracks.insert(init.track_id.clone(), (init.receiver_id, init.ssrc));
-                }
-                _ => {}
-            }
-        }
-        while let Some(msg) = self.pc.poll_read() {
-            match msg.message {
-                RTCMessage::RtpPacket(track_id, p) => self.received.push(Received {
-                    track_id,
-                    ssrc: p.header.ssrc,
-                    seq: p.header.sequence_number,
-                    payload: p.payload,
-                }),
-                RTCMessage::RtcpPacket(_, packets) => {
-                    self.keyframe_requests += packets.iter().filter(|p| is_keyframe_request(p.as_ref())).count() as u64;
-                    self.twcc_feedback += packets.iter().filter(|p| p.as_any().is::<TransportLayerCc>()).count() as u64;
-                }
-                _ => {}
-            }
-        }
-        let mut out = Vec::new();
-        while let Some(w) = self.pc.poll_write() {
-            let via = if w.transport.transport_protocol == TransportProtocol::TCP { Via::Tcp } else { Via::Udp };
-            out.push((w.transport.peer_addr, via, w.message));
-        }
-        out
     }
 }
