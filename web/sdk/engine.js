@@ -91,7 +91,7 @@ export class Engine {
 
   #newIceWatch() {
     const pcs = () => ({ publisher: this.publisher, subscriber: this.subscriber });
-    return new IceWatch(pcs, (msg) => this.send(msg), () => this.signal.probe(PROBE_TIMEOUT_MS));
+    return new IceWatch(pcs, (msg) => this.send(msg), () => this.signal.probe(PROBE_TIMEOUT_MS), () => this.signal.lastHeard);
   }
 
   /**

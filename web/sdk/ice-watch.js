@@ -4,9 +4,11 @@
 // ICE state stays `disconnected` or `failed` for GRACE_MS (2 s) gets one: the publisher with a new
 // offer (restartIce + publish_offer), the subscriber by asking the server for a restarting offer
 // (restartIce + `ice_restart`). At most one restart every RETRY_MS while it stays bad. The
-// signalling socket is probed at the same time: a network change usually leaves it dead without
-// a close, and the restart's messages need a live one (a dead one is replaced by a resume, which
-// restarts ICE again over the new socket).
+// signalling socket is probed as soon as a PC goes bad: a network change usually leaves it dead
+// without a close. The restart happens only once the server has answered since the trouble
+// began: a restart whose offer went into a dead socket would only leave the PC with credentials
+// the server never saw (a dead socket is replaced by a resume, which restarts ICE itself if the
+// PCs are still cut off, or finds them back after a mere outage).
 
 const GRACE_MS = 2000;
 const RETRY_MS = 8000;
@@ -18,11 +20,15 @@ export class IceWatch {
    * @param {() => {publisher: import('./publisher.js').Publisher | null, subscriber: import('./subscriber.js').Subscriber | null}} pcs
    * @param {(msg: object) => boolean} send a signalling message; false when the socket is down
    * @param {() => void} probe checks that the signalling socket is alive (Signal.probe)
+   * @param {() => number} lastHeard performance.now() when the server was last heard from
    */
-  constructor(pcs, send, probe) {
+  constructor(pcs, send, probe, lastHeard) {
     this.pcs = pcs;
     this.send = send;
     this.probe = probe;
+    this.lastHeard = lastHeard;
+    /** @type {number | null} performance.now() when a PC went bad (null: both fine) */
+    this.badSince = null;
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.timer = null;
     this.lastRestart = -Infinity;
@@ -43,8 +49,10 @@ export class IceWatch {
     if (!this.bad()) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
+      this.badSince = null;
       return;
     }
+    this.badSince ??= performance.now();
     if (this.timer) return;
     // The socket is checked at once: if the network changed, it is dead too, and replacing it
     // (a resume) is what lets the restart's messages through.
@@ -53,7 +61,8 @@ export class IceWatch {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.stopped || !this.bad()) return;
-      this.restart();
+      // Only over a socket the server answered since: else the probe's verdict (or a resume) comes first.
+      if (this.lastHeard() > (this.badSince ?? Infinity)) this.restart();
       this.check();
     }, wait);
   }
