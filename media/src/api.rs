@@ -197,6 +197,16 @@ pub enum MediaEvent {
         /// The SDP text.
         sdp: String,
     },
+    /// A publisher offered a media section (`kind`) in no codec we forward: our answer refused
+    /// it (its track goes nowhere). `offered`: the codecs it named.
+    MediaRefused {
+        /// The publisher peer.
+        peer: PeerId,
+        /// `audio` or `video`.
+        kind: String,
+        /// The codec names of the refused section (`H264`, …).
+        offered: Vec<String>,
+    },
     /// A command could not be applied (bad SDP, answer without offer, unknown peer).
     NegotiationFailed {
         /// The peer.

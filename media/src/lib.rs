@@ -13,6 +13,7 @@ mod audio_level;
 mod bitrate;
 mod bwe;
 mod candidates;
+mod codec_check;
 mod config;
 mod demux;
 mod early_checks;

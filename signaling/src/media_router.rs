@@ -54,6 +54,7 @@ pub(crate) async fn route_media_events(shared: Shared, mut events: mpsc::Unbound
             }
             MediaEvent::LocalDescription { peer, .. }
             | MediaEvent::NegotiationFailed { peer, .. }
+            | MediaEvent::MediaRefused { peer, .. }
             | MediaEvent::PeerConnected { peer, .. }
             | MediaEvent::PeerDisconnected { peer }
             | MediaEvent::PeerFailed { peer }

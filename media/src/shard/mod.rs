@@ -269,9 +269,13 @@ impl Shard {
         let Some(peer) = self.peers.get_mut(&id).filter(|p| p.role == PeerRole::Publisher) else {
             return self.fail_negotiation(id, "no publisher transport for this offer".into());
         };
-        match peer.answer_offer(now, sdp) {
-            Ok(sdp) => {
-                self.events.push_back(MediaEvent::LocalDescription { peer: id, kind: SdpKind::Answer, sdp });
+        match peer.answer_offer(now, sdp.clone()) {
+            Ok(answer) => {
+                for refused in crate::codec_check::refused_media(&sdp, &answer) {
+                    warn!(peer = %id, kind = %refused.kind, offered = ?refused.offered, "offer has no codec we forward");
+                    self.events.push_back(MediaEvent::MediaRefused { peer: id, kind: refused.kind, offered: refused.offered });
+                }
+                self.events.push_back(MediaEvent::LocalDescription { peer: id, kind: SdpKind::Answer, sdp: answer });
                 self.mark_dirty(id);
             }
             Err(e) => self.fail_negotiation(id, e),

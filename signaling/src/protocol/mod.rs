@@ -209,6 +209,8 @@ pub enum ErrorCode {
     OutOfOrder,
     /// SDP that cannot be parsed or applied.
     InvalidSdp,
+    /// A published media section offers no codec the server forwards (its track goes nowhere).
+    UnsupportedCodec,
     /// Not allowed by the participant's permissions.
     PermissionDenied,
     /// The named track or participant does not exist.

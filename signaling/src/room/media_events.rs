@@ -20,6 +20,7 @@ fn peer_of(ev: &MediaEvent) -> Option<PeerId> {
     match ev {
         MediaEvent::LocalDescription { peer, .. }
         | MediaEvent::NegotiationFailed { peer, .. }
+        | MediaEvent::MediaRefused { peer, .. }
         | MediaEvent::PeerConnected { peer, .. }
         | MediaEvent::PeerDisconnected { peer }
         | MediaEvent::PeerFailed { peer }
@@ -99,6 +100,16 @@ impl Room {
                     }
                 };
                 self.send_to(&sid, msg);
+            }
+            MediaEvent::MediaRefused { peer, kind, offered } => {
+                let Some(sid) = self.participants.owner_of(peer).cloned() else { return };
+                warn!(room = %self.name, participant = %sid, %kind, ?offered, "publisher offered no codec we forward");
+                let offered = if offered.is_empty() { "none".to_owned() } else { offered.join(", ") };
+                let message = format!(
+                    "your {kind} offer ({offered}) has no codec this server forwards; it accepts {}",
+                    if kind == "audio" { "Opus audio" } else { "VP8 video" }
+                );
+                self.send_to(&sid, ServerMessage::error(ErrorCode::UnsupportedCodec, message));
             }
             MediaEvent::NegotiationFailed { peer, reason } => {
                 if let Some(sid) = self.participants.owner_of(peer).cloned() {
