@@ -164,8 +164,15 @@ fn build_client_pc(now: Instant, addr: SocketAddr, config: RTCConfiguration, o: 
         .with_interceptor_registry(registry)
         .build(now)
         .unwrap();
-    // An active TCP candidate has no port (RFC 6544 §4.5: 9, the discard port, in the SDP).
-    let (network, port, tcp_type) = if o.tcp { ("tcp", 9, TcpType::Active) } else { ("udp", addr.port(), TcpType::Unspecified) };
+    add_host_candidate(&mut pc, addr, o.tcp);
+    pc.add_local_candidate(RTCIceCandidateInit::default()).unwrap();
+    pc
+}
+
+/// A host candidate of the client at `addr`: UDP, or active TCP (no port: RFC 6544 §4.5 puts 9,
+/// the discard port, in the SDP).
+fn add_host_candidate(pc: &mut RTCPeerConnection, addr: SocketAddr, tcp: bool) {
+    let (network, port, tcp_type) = if tcp { ("tcp", 9, TcpType::Active) } else { ("udp", addr.port(), TcpType::Unspecified) };
     let host = CandidateHostConfig {
         base_config: CandidateConfig {
             network: network.into(),
@@ -179,8 +186,6 @@ fn build_client_pc(now: Instant, addr: SocketAddr, config: RTCConfiguration, o: 
     .new_candidate_host()
     .unwrap();
     pc.add_local_candidate(RTCIceCandidate::from(&host).to_json().unwrap()).unwrap();
-    pc.add_local_candidate(RTCIceCandidateInit::default()).unwrap();
-    pc
 }
 
 impl Net {
@@ -507,19 +512,7 @@ impl Net {
     pub fn move_client(&mut self, client: usize, addr: SocketAddr) {
         let c = &mut self.clients[client];
         c.addr = addr;
-        let host = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".into(),
-                address: addr.ip().to_string(),
-                port: addr.port(),
-                component: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .new_candidate_host()
-        .unwrap();
-        c.pc.add_local_candidate(RTCIceCandidate::from(&host).to_json().unwrap()).unwrap();
+        add_host_candidate(&mut c.pc, addr, false);
     }
 
     pub fn connected(&self, client: usize) -> bool {
